@@ -1,0 +1,457 @@
+#include "checker.hpp"
+
+#include "checker_context.hpp"
+#include "keywords.hpp"
+#include "satisfiability.hpp"
+#include "suggest.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+namespace cvmd::dsl {
+
+namespace x3 = boost::spirit::x3;
+
+namespace {
+
+bool
+is_whole(double value)
+{
+  return std::floor(value) == value && std::abs(value) < 1e9;
+}
+
+class Checker
+{
+public:
+  Checker(Symbols& symbols, Diagnostics& diagnostics) : m_context{symbols, diagnostics} {}
+
+  void run(const std::vector<ParsedFile>& files)
+  {
+    for (const auto& file : files) {
+      m_context.file = &file;
+      for (const auto& d : file.declarations) {
+        collect(d);
+      }
+    }
+    find_cycles();
+    for (const auto& name : symbols().segment_order) {
+      const auto& symbol = symbols().segments.at(name);
+      m_context.file = symbol.file;
+      check_expression(m_context, symbol.declaration->definition);
+      if (!symbol.in_cycle && !may_be_true(symbol.declaration->definition, symbols())) {
+        m_context.warning(symbol.declaration->definition,
+                          "segment '" + symbol.declaration->name.text + "' can never match: its condition contradicts itself");
+      }
+    }
+    for (const auto& s : symbols().scenarios) {
+      m_context.file = s.file;
+      if (s.scenario) {
+        scenario(*s.scenario);
+      } else {
+        rule(*s.rule);
+      }
+    }
+    for (const auto& name : symbols().segment_order) {
+      const auto& symbol = symbols().segments.at(name);
+      if (!symbol.used) {
+        m_context.file = symbol.file;
+        m_context.warning(symbol.declaration->name,
+                          "segment '" + symbol.declaration->name.text + "' is never used by a scenario or rule");
+      }
+    }
+  }
+
+private:
+  Symbols& symbols() { return m_context.symbols; }
+
+  // A declared name must not be a keyword or hide a built-in.
+  bool check_declared_name(const ast::Name& name, const char* what)
+  {
+    const auto lower = to_lower(name.text);
+    if (is_reserved_word(lower)) {
+      m_context.error(name, "'" + name.text + "' is a keyword and cannot name a " + what + "; choose another name");
+      return false;
+    }
+    if (std::string(what) == "segment") {
+      if (find_attribute(lower)) {
+        m_context.error(name, "'" + name.text + "' is a built-in attribute; choose another name for the segment");
+        return false;
+      }
+      if (const auto* b = find_builtin_segment(lower)) {
+        m_context.error(name, "'" + name.text + "' is the built-in segment " + std::string(b->attribute) + " = \"" +
+                                std::string(b->value) + "\"; choose another name");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void duplicate(const ast::Name& name, const char* what, const ParsedFile& first_file, const ast::Name& first)
+  {
+    auto& d = m_context.error(name, std::string(what) + " '" + name.text + "' is already defined");
+    d.notes.push_back(m_context.note(first_file, first, "first defined here"));
+  }
+
+  void collect(const ast::Declaration& declaration)
+  {
+    if (const auto* segment = boost::get<ast::Segment>(&declaration)) {
+      if (!check_declared_name(segment->name, "segment")) {
+        return;
+      }
+      const auto lower = to_lower(segment->name.text);
+      if (auto it = symbols().segments.find(lower); it != symbols().segments.end()) {
+        duplicate(segment->name, "segment", *it->second.file, it->second.declaration->name);
+        return;
+      }
+      symbols().segments[lower] = SegmentSymbol{m_context.file, segment};
+      symbols().segment_order.push_back(lower);
+      return;
+    }
+    const auto* scenario = boost::get<ast::Scenario>(&declaration);
+    const auto* rule = boost::get<ast::Rule>(&declaration);
+    const auto& name = scenario ? scenario->name : rule->name;
+    if (!check_declared_name(name, scenario ? "scenario" : "rule")) {
+      return;
+    }
+    const auto lower = to_lower(name.text);
+    for (const auto& other : symbols().scenarios) {
+      const auto& other_name = other.scenario ? other.scenario->name : other.rule->name;
+      if (to_lower(other_name.text) == lower) {
+        duplicate(name, scenario ? "scenario" : "rule", *other.file, other_name);
+        return;
+      }
+    }
+    symbols().scenarios.push_back(ScenarioSymbol{m_context.file, scenario, rule});
+  }
+
+  // Segment references form a graph; a cycle would make a segment its own definition.
+  void find_cycles()
+  {
+    std::map<std::string, int> state; // 1: on the path, 2: done
+    std::vector<std::string> path;
+    for (const auto& name : symbols().segment_order) {
+      visit(name, state, path);
+    }
+  }
+
+  void visit(const std::string& name, std::map<std::string, int>& state, std::vector<std::string>& path)
+  {
+    if (state[name] == 2) {
+      return;
+    }
+    state[name] = 1;
+    path.push_back(name);
+    auto& symbol = symbols().segments.at(name);
+    for (const auto* ref : references(symbol.declaration->definition)) {
+      const auto target = to_lower(ref->text);
+      if (!symbols().segments.count(target)) {
+        continue;
+      }
+      if (state[target] == 1) {
+        auto start = std::find(path.begin(), path.end(), target);
+        std::string chain;
+        for (auto it = start; it != path.end(); ++it) {
+          chain += *it + " -> ";
+          symbols().segments.at(*it).in_cycle = true;
+        }
+        chain += target;
+        const auto* saved = m_context.file;
+        m_context.file = symbol.file;
+        m_context.error(*ref, "segment cycle: " + chain + " (a segment cannot be defined through itself)");
+        m_context.file = saved;
+      } else {
+        visit(target, state, path);
+      }
+    }
+    path.pop_back();
+    state[name] = 2;
+  }
+
+  static void collect_references(const ast::Primary& p, std::vector<const ast::Reference*>& out)
+  {
+    if (const auto* e = boost::get<x3::forward_ast<ast::Expr>>(&p)) {
+      for (const auto& c : e->get().terms) {
+        for (const auto& q : c.terms) {
+          collect_references(q, out);
+        }
+      }
+    } else if (const auto* n = boost::get<x3::forward_ast<ast::Negation>>(&p)) {
+      collect_references(n->get().operand, out);
+    } else if (const auto* c = boost::get<ast::Condition>(&p)) {
+      if (const auto* r = boost::get<ast::Reference>(&c->subject)) {
+        out.push_back(r);
+      }
+    }
+  }
+
+  static std::vector<const ast::Reference*> references(const ast::Expr& e)
+  {
+    std::vector<const ast::Reference*> out;
+    for (const auto& c : e.terms) {
+      for (const auto& p : c.terms) {
+        collect_references(p, out);
+      }
+    }
+    return out;
+  }
+
+  void condition(const ast::Expr& e, const char* role, const ast::Expr* exit = nullptr)
+  {
+    check_expression(m_context, e);
+    mark_used(e, symbols());
+    if (!may_be_true(e, symbols())) {
+      m_context.warning(e, std::string(role) + " can never be true: it contradicts itself");
+    } else if (exit && !may_be_true(e, symbols(), exit)) {
+      m_context.warning(e, std::string(role) + " can never be true while the scenario runs: 'exit when' ends the chain first");
+    }
+  }
+
+  void percent(const ast::Percent& p, const char* what)
+  {
+    if (p.value < 0 || p.value > 100) {
+      m_context.error(p, std::string(what) + " must be between 0% and 100%");
+    }
+  }
+
+  void date(const ast::Date& d)
+  {
+    using namespace std::chrono;
+    const year_month_day ymd{year{d.year}, month{static_cast<unsigned>(d.month)}, day{static_cast<unsigned>(d.day)}};
+    if (!ymd.ok()) {
+      m_context.error(d, "impossible date " + std::to_string(d.year) + "-" + (d.month < 10 ? "0" : "") +
+                           std::to_string(d.month) + "-" + (d.day < 10 ? "0" : "") + std::to_string(d.day));
+    }
+  }
+
+  void clock(const ast::ClockTime& t)
+  {
+    if (t.hour > 23 || t.minute > 59) {
+      m_context.error(t, "impossible time of day " + std::to_string(t.hour) + ":" + (t.minute < 10 ? "0" : "") +
+                           std::to_string(t.minute) + "; use 00:00 to 23:59");
+    }
+  }
+
+  void send(const ast::Send& s)
+  {
+    const auto& templates = *symbols().templates;
+    const auto lower = to_lower(s.template_name.text);
+    if (is_reserved_word(lower)) {
+      m_context.error(s.template_name, "'" + s.template_name.text + "' is a keyword, not a template name");
+      return;
+    }
+    const auto* tmpl = templates.find(lower);
+    if (!tmpl) {
+      std::string hint = templates.loaded() ? did_you_mean(lower, templates.names())
+                                            : " (no templates folder found: pass --templates DIR)";
+      m_context.error(s.template_name, "unknown template '" + s.template_name.text + "'" + hint);
+      return;
+    }
+    if (s.channel && !tmpl->channel.empty() && to_lower(s.channel->text) != tmpl->channel) {
+      m_context.error(*s.channel, "this step sends " + to_lower(s.channel->text) + ", but '" + tmpl->name +
+                                    "' is an " + tmpl->channel + " template (" + tmpl->path + ")");
+    }
+  }
+
+  void split(const ast::Split& s, std::set<std::string>& split_names)
+  {
+    const auto name = s.name ? to_lower(s.name->text) : std::string("split");
+    if (!split_names.insert(name).second) {
+      m_context.error(s, s.name ? "split '" + s.name->text + "' appears twice in this scenario"
+                                : std::string("several unnamed splits: name them, e.g. split subject_test { ... }"));
+    }
+    if (s.variants.size() < 2) {
+      m_context.error(s, "a split needs at least two variants (one may be a control without send)");
+    }
+    std::set<std::string> names;
+    double total = 0;
+    for (const auto& v : s.variants) {
+      if (is_reserved_word(to_lower(v.name.text))) {
+        m_context.error(v.name, "'" + v.name.text + "' is a keyword and cannot name a variant");
+      } else if (!names.insert(to_lower(v.name.text)).second) {
+        m_context.error(v.name, "variant '" + v.name.text + "' appears twice in this split");
+      }
+      percent(v.weight, "a variant's weight");
+      total += v.weight.value;
+      if (v.send) {
+        send(*v.send);
+      }
+    }
+    if (!s.variants.empty() && std::abs(total - 100.0) > 1e-9) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%g", total);
+      m_context.error(s, std::string("split weights add up to ") + buffer + "%; they must add up to 100%");
+    }
+  }
+
+  void action(const ast::Action& a, std::set<std::string>& split_names)
+  {
+    if (const auto* s = boost::get<ast::Send>(&a)) {
+      send(*s);
+    } else {
+      split(boost::get<ast::Split>(a), split_names);
+    }
+  }
+
+  void rule(const ast::Rule& r)
+  {
+    std::set<std::string> split_names;
+    condition(r.step.condition, "the rule's condition");
+    action(r.step.action, split_names);
+    if (r.step.delay) {
+      check_duration(m_context, *r.step.delay, "the delay after 'after'");
+    }
+  }
+
+  template<typename Setting>
+  const Setting* single(const ast::Scenario& s, const char* what)
+  {
+    const Setting* found = nullptr;
+    for (const auto& item : s.items) {
+      if (const auto* setting = boost::get<Setting>(&item)) {
+        if (found) {
+          m_context.error(*setting, std::string("'") + what + "' is given twice in this scenario");
+        } else {
+          found = setting;
+        }
+      }
+    }
+    return found;
+  }
+
+  void scenario(const ast::Scenario& s)
+  {
+    const auto* when = single<ast::WhenSetting>(s, "when");
+    const auto* on = single<ast::OnSetting>(s, "on");
+    const auto* once = single<ast::OnceSetting>(s, "once");
+    const auto* reenter = single<ast::ReenterSetting>(s, "reenter");
+    const auto* exit = single<ast::ExitSetting>(s, "exit when");
+    const auto* goal = single<ast::GoalSetting>(s, "goal");
+    const auto* priority = single<ast::PrioritySetting>(s, "priority");
+    const auto* cap = single<ast::CapSetting>(s, "cap");
+    const auto* quiet = single<ast::QuietSetting>(s, "quiet hours");
+    const auto* holdout = single<ast::HoldoutSetting>(s, "holdout");
+    const auto* active = single<ast::ActiveSetting>(s, "active");
+
+    if (!when && !on) {
+      m_context.error(s.name, "scenario '" + s.name.text +
+                                "' has no entry: add `when CONDITION` or `on EVENT` before its steps");
+    } else if (when && on) {
+      m_context.error(*on, "a scenario enters either `when` a condition becomes true or `on` an event, not both");
+    }
+    if (when) {
+      condition(when->condition, "the entry condition");
+    }
+    if (on && on->where) {
+      condition(*on->where, "the 'where' condition");
+    }
+    if (once && reenter) {
+      m_context.error(*reenter, "'once' and 'reenter after' contradict each other; keep one");
+    }
+    if (reenter) {
+      check_duration(m_context, reenter->after, "the time after 'reenter after'");
+    }
+    if (exit) {
+      condition(exit->condition, "the exit condition");
+    }
+    if (goal) {
+      check_event(m_context, goal->event);
+      if (!goal->event.within) {
+        m_context.error(goal->event, "a goal needs a window: e.g. goal ordered within 14 days");
+      }
+    }
+    if (priority && (!is_whole(priority->value.value) || priority->value.value < 0)) {
+      m_context.error(priority->value, "priority must be a whole number, 0 or more (higher wins)");
+    }
+    if (cap) {
+      if (!is_whole(cap->count.value) || cap->count.value < 1) {
+        m_context.error(cap->count, "a cap counts messages: a whole number, 1 or more");
+      }
+      check_duration(m_context, cap->per, "the period after 'per'");
+    }
+    if (quiet) {
+      clock(quiet->from);
+      clock(quiet->to);
+      if (quiet->from.hour == quiet->to.hour && quiet->from.minute == quiet->to.minute) {
+        m_context.error(*quiet, "quiet hours start and end at the same time");
+      }
+    }
+    if (holdout) {
+      percent(holdout->share, "a holdout");
+      if (holdout->share.value >= 100) {
+        m_context.error(holdout->share, "a holdout of 100% would message no one");
+      }
+    }
+    if (active) {
+      date(active->from);
+      if (active->to) {
+        date(*active->to);
+        const auto key = [](const ast::Date& d) { return d.year * 10000 + d.month * 100 + d.day; };
+        if (key(*active->to) < key(active->from)) {
+          m_context.error(*active->to, "the end date is before the start date");
+        }
+      }
+    }
+    steps(s, exit ? &exit->condition : nullptr);
+  }
+
+  void steps(const ast::Scenario& s, const ast::Expr* exit)
+  {
+    std::set<std::string> split_names;
+    const ast::WaitStep* trailing_wait = nullptr;
+    std::size_t step_count = 0;
+    for (const auto& item : s.items) {
+      if (const auto* g = boost::get<ast::GuardedStep>(&item)) {
+        condition(g->condition, "this step's condition", exit);
+        action(g->action, split_names);
+        if (g->delay) {
+          check_duration(m_context, *g->delay, "the delay after 'after'");
+        }
+      } else if (const auto* a = boost::get<ast::ActionStep>(&item)) {
+        action(a->action, split_names);
+        if (a->delay) {
+          check_duration(m_context, *a->delay, "the delay after 'after'");
+        }
+        if (a->guard) {
+          if (a->guard->keyword == "if") {
+            condition(a->guard->condition, "this step's condition", exit);
+          } else {
+            check_expression(m_context, a->guard->condition);
+            mark_used(a->guard->condition, symbols());
+          }
+        }
+      } else if (const auto* w = boost::get<ast::WaitStep>(&item)) {
+        check_duration(m_context, w->duration, "a wait");
+        trailing_wait = w;
+        ++step_count;
+        continue;
+      } else {
+        continue;
+      }
+      trailing_wait = nullptr;
+      ++step_count;
+    }
+    if (step_count == 0) {
+      m_context.warning(s.name, "scenario '" + s.name.text + "' has no steps: it enrolls customers but sends nothing");
+    }
+    if (trailing_wait) {
+      m_context.warning(*trailing_wait, "a wait at the end of a scenario does nothing; remove it or add a step after it");
+    }
+  }
+
+  CheckerContext m_context;
+};
+
+} // namespace
+
+void
+check(const std::vector<ParsedFile>& files,
+      const TemplateCatalog& templates,
+      Symbols& symbols,
+      Diagnostics& diagnostics)
+{
+  symbols.templates = &templates;
+  Checker(symbols, diagnostics).run(files);
+}
+
+} // namespace cvmd::dsl

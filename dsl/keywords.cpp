@@ -1,0 +1,39 @@
+#include "keywords.hpp"
+
+#include <algorithm>
+
+namespace cvmd::dsl {
+
+const std::vector<std::string_view>&
+reserved_words()
+{
+  static const std::vector<std::string_view> words = {
+    "active", "after",   "and",   "between", "cap",      "clicked", "did",      "exit",
+    "false",  "from",    "goal",  "holdout", "if",       "in",      "not",      "on",
+    "once",   "opened",  "or",    "ordered", "per",      "priority", "quiet",   "received",
+    "reenter", "rule",   "scenario", "segment", "send",  "split",   "then",     "to",
+    "true",   "unless",  "unsubscribed", "wait", "when", "where",   "within",
+  };
+  return words;
+}
+
+bool
+is_reserved_word(std::string_view lower_case_word)
+{
+  const auto& words = reserved_words();
+  return std::find(words.begin(), words.end(), lower_case_word) != words.end();
+}
+
+std::string
+to_lower(std::string_view text)
+{
+  std::string out(text);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+} // namespace cvmd::dsl

@@ -1,0 +1,16 @@
+#pragma once
+// The reserved words of the language. They cannot name segments, scenarios, templates,
+// events or split variants (the checker says so), and they end expressions.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cvmd::dsl {
+
+bool is_reserved_word(std::string_view lower_case_word);
+const std::vector<std::string_view>& reserved_words();
+
+std::string to_lower(std::string_view text);
+
+} // namespace cvmd::dsl

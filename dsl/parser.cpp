@@ -1,0 +1,92 @@
+#include "parser.hpp"
+
+#include "config.hpp"
+#include "grammar.hpp"
+
+namespace cvmd::dsl {
+
+std::size_t
+ParsedFile::begin_of(const boost::spirit::x3::position_tagged& node) const
+{
+  return node.id_first >= 0 ? positions.at(static_cast<std::size_t>(node.id_first)) : 0;
+}
+
+std::size_t
+ParsedFile::end_of(const boost::spirit::x3::position_tagged& node) const
+{
+  return node.id_last >= 0 ? positions.at(static_cast<std::size_t>(node.id_last)) : 0;
+}
+
+namespace {
+
+// The start of the next line whose first word begins a declaration, or the end.
+parser::iterator_type
+next_declaration(parser::iterator_type it, parser::iterator_type end)
+{
+  while (it != end) {
+    while (it != end && *it != '\n') {
+      ++it;
+    }
+    if (it == end) {
+      break;
+    }
+    ++it;
+    auto word = it;
+    while (word != end && (*word == ' ' || *word == '\t' || *word == '\r')) {
+      ++word;
+    }
+    if (parser::starts_declaration(word, end)) {
+      return word;
+    }
+  }
+  return end;
+}
+
+} // namespace
+
+ParsedFile
+parse_file(const SourceFile& source, Diagnostics& diagnostics)
+{
+  namespace x3 = boost::spirit::x3;
+  ParsedFile parsed;
+  parsed.source = &source;
+
+  const auto& text = source.text();
+  if (const auto bad = find_invalid_utf8(text); bad != std::string::npos) {
+    diagnostics.report(source, bad, bad, Severity::error,
+                       "invalid UTF-8: scenario files must be saved as UTF-8");
+    return parsed;
+  }
+
+  parser::ErrorHandler handler(source, diagnostics, parsed.positions);
+  const auto grammar = x3::with<parser::error_handler_tag>(std::ref(handler))[declaration()];
+
+  auto it = text.begin();
+  const auto end = text.end();
+  while (true) {
+    it = handler.skip_blanks(it);
+    if (it == end) {
+      break;
+    }
+    const auto start = it;
+    const auto errors_before = diagnostics.error_count();
+    ast::Declaration declaration;
+    bool ok = false;
+    try {
+      ok = x3::phrase_parse(it, end, grammar, parser::skipper, declaration);
+    } catch (const x3::expectation_failure<parser::iterator_type>& failure) {
+      handler.report_expected(failure.where(), failure.which());
+    }
+    if (ok) {
+      parsed.declarations.push_back(std::move(declaration));
+      continue;
+    }
+    if (diagnostics.error_count() == errors_before) {
+      handler.report_expected(start, "'segment', 'rule' or 'scenario'");
+    }
+    it = next_declaration(start, end);
+  }
+  return parsed;
+}
+
+} // namespace cvmd::dsl

@@ -1,0 +1,292 @@
+#include "program.hpp"
+
+#include "catalogue.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace cvmd::dsl {
+
+const char*
+to_string(EventKind kind)
+{
+  switch (kind) {
+  case EventKind::ordered:
+    return "ordered";
+  case EventKind::opened:
+    return "opened";
+  case EventKind::clicked:
+    return "clicked";
+  case EventKind::received:
+    return "received";
+  case EventKind::unsubscribed:
+    return "unsubscribed";
+  case EventKind::did:
+    return "did";
+  }
+  return "ordered";
+}
+
+const char*
+to_string(CompareOp op)
+{
+  switch (op) {
+  case CompareOp::eq:
+    return "=";
+  case CompareOp::ne:
+    return "!=";
+  case CompareOp::lt:
+    return "<";
+  case CompareOp::le:
+    return "<=";
+  case CompareOp::gt:
+    return ">";
+  case CompareOp::ge:
+    return ">=";
+  }
+  return "=";
+}
+
+const Scenario*
+Program::find_scenario(std::string_view id) const
+{
+  for (const auto& s : scenarios) {
+    if (s.id == id) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+// A comparison with an unknown value (NaN) is false whatever the operator: a customer
+// without orders is neither `aov > 50` nor `aov != 50`.
+bool
+compare(double left, CompareOp op, double right)
+{
+  if (std::isnan(left) || std::isnan(right)) {
+    return false;
+  }
+  switch (op) {
+  case CompareOp::eq:
+    return left == right;
+  case CompareOp::ne:
+    return left != right;
+  case CompareOp::lt:
+    return left < right;
+  case CompareOp::le:
+    return left <= right;
+  case CompareOp::gt:
+    return left > right;
+  case CompareOp::ge:
+    return left >= right;
+  }
+  return false;
+}
+
+bool
+evaluate_at(const Condition& c, std::size_t i, const Program& program, const Facts& facts)
+{
+  const Node& n = c.nodes[i];
+  switch (n.kind) {
+  case NodeKind::constant:
+    return n.number != 0;
+  case NodeKind::all:
+    for (std::size_t child = i + 1; child < i + n.size; child += c.nodes[child].size) {
+      if (!evaluate_at(c, child, program, facts)) {
+        return false;
+      }
+    }
+    return true;
+  case NodeKind::any:
+    for (std::size_t child = i + 1; child < i + n.size; child += c.nodes[child].size) {
+      if (evaluate_at(c, child, program, facts)) {
+        return true;
+      }
+    }
+    return false;
+  case NodeKind::negate:
+    return !evaluate_at(c, i + 1, program, facts);
+  case NodeKind::compare_number:
+    return compare(facts.number(n.attr), n.op, n.number);
+  case NodeKind::compare_attrs:
+    return compare(facts.number(n.attr), n.op, facts.number(n.attr2));
+  case NodeKind::compare_text: {
+    const bool equal = facts.text(n.attr) == program.strings[n.text];
+    return n.op == CompareOp::eq ? equal : !equal;
+  }
+  case NodeKind::in_text: {
+    const auto value = facts.text(n.attr);
+    for (std::uint32_t k = 0; k < n.count; ++k) {
+      if (value == program.strings[n.text + k]) {
+        return true;
+      }
+    }
+    return false;
+  }
+  case NodeKind::in_number: {
+    const auto value = facts.number(n.attr);
+    for (std::uint32_t k = 0; k < n.count; ++k) {
+      if (value == program.numbers[n.text + k]) {
+        return true;
+      }
+    }
+    return false;
+  }
+  case NodeKind::flag:
+    return facts.flag(n.attr);
+  case NodeKind::event:
+    return facts.event({n.event, n.count ? std::string_view(program.strings[n.text]) : std::string_view(),
+                        n.within_seconds});
+  }
+  return false;
+}
+
+std::string
+attribute_name(AttrId id, const Program& program)
+{
+  const auto& builtins = attributes();
+  if (id < builtins.size()) {
+    return std::string(builtins[id].name);
+  }
+  return "profile." + program.profile_fields.at(id - builtins.size());
+}
+
+std::string
+format_number(double value)
+{
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+std::string
+quote(const std::string& text)
+{
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string
+describe_at(const Condition& c, std::size_t i, const Program& program)
+{
+  const Node& n = c.nodes[i];
+  switch (n.kind) {
+  case NodeKind::constant:
+    return n.number != 0 ? "true" : "false";
+  case NodeKind::all:
+  case NodeKind::any: {
+    std::string out = "(";
+    for (std::size_t child = i + 1; child < i + n.size; child += c.nodes[child].size) {
+      if (child != i + 1) {
+        out += n.kind == NodeKind::all ? " and " : " or ";
+      }
+      out += describe_at(c, child, program);
+    }
+    return out + ")";
+  }
+  case NodeKind::negate:
+    return "not " + describe_at(c, i + 1, program);
+  case NodeKind::compare_number:
+    return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + format_number(n.number);
+  case NodeKind::compare_attrs:
+    return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + attribute_name(n.attr2, program);
+  case NodeKind::compare_text:
+    return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + quote(program.strings[n.text]);
+  case NodeKind::in_text:
+  case NodeKind::in_number: {
+    std::string out = attribute_name(n.attr, program) + " in (";
+    for (std::uint32_t k = 0; k < n.count; ++k) {
+      out += k ? ", " : "";
+      out += n.kind == NodeKind::in_text ? quote(program.strings[n.text + k])
+                                         : format_number(program.numbers[n.text + k]);
+    }
+    return out + ")";
+  }
+  case NodeKind::flag:
+    return attribute_name(n.attr, program);
+  case NodeKind::event: {
+    std::string out = to_string(n.event);
+    if (n.count) {
+      out += " " + program.strings[n.text];
+    }
+    if (n.within_seconds) {
+      out += " within " + std::to_string(n.within_seconds) + "s";
+    }
+    return out;
+  }
+  }
+  return "?";
+}
+
+} // namespace
+
+bool
+evaluate(const Condition& condition, const Program& program, const Facts& facts)
+{
+  return condition.nodes.empty() || evaluate_at(condition, 0, program, facts);
+}
+
+std::string
+describe(const Condition& condition, const Program& program)
+{
+  return condition.nodes.empty() ? "true" : describe_at(condition, 0, program);
+}
+
+std::string
+canonical_text(const Scenario& s, const Program& program)
+{
+  std::string out = "scenario " + s.id + "\n";
+  if (s.entry == Scenario::Entry::state) {
+    out += "when " + describe(s.when, program) + "\n";
+  } else {
+    out += "on " + s.on_event + " where " + describe(s.where, program) + "\n";
+  }
+  out += s.once ? "once\n" : "reenter after " + std::to_string(s.reenter_after_seconds) + "s\n";
+  out += "exit when " + (s.exit.always() ? std::string("never") : describe(s.exit, program)) + "\n";
+  if (s.goal) {
+    out += std::string("goal ") + to_string(s.goal->kind) + " " + s.goal->name + " within " +
+           std::to_string(s.goal->within_seconds) + "s\n";
+  }
+  out += "priority " + std::to_string(s.priority) + "\n";
+  if (s.cap_count) {
+    out += "cap " + std::to_string(*s.cap_count) + " per " + std::to_string(s.cap_per_seconds) + "s\n";
+  }
+  if (s.quiet_from_minute) {
+    out += "quiet " + std::to_string(*s.quiet_from_minute) + "-" + std::to_string(*s.quiet_to_minute) + "\n";
+  }
+  out += "holdout " + format_number(s.holdout_percent) + "\n";
+  if (s.active_from) {
+    out += "active " + *s.active_from + " to " + s.active_to.value_or("open") + "\n";
+  }
+  for (const auto& step : s.steps) {
+    out += "step after " + std::to_string(step.delay_seconds) + "s if " + describe(step.condition, program) + ": ";
+    switch (step.kind) {
+    case Step::Kind::send:
+      out += "send " + step.send.channel + " " + step.send.template_name;
+      break;
+    case Step::Kind::split:
+      out += "split " + step.split_name + " {";
+      for (const auto& v : step.variants) {
+        out += " " + v.name + ":" + format_number(v.weight);
+        if (v.send) {
+          out += " send " + v.send->channel + " " + v.send->template_name;
+        }
+        out += ";";
+      }
+      out += " }";
+      break;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+} // namespace cvmd::dsl

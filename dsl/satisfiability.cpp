@@ -1,0 +1,352 @@
+#include "satisfiability.hpp"
+
+#include "keywords.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace cvmd::dsl {
+
+namespace {
+
+struct Atom
+{
+  enum class Kind { number, text, boolean } kind = Kind::number;
+  std::string attribute;
+  std::string op; // number: = != < <= > >=; text: in / not in; boolean: =
+  double number = 0;
+  std::set<std::string> texts;
+  bool flag = true;
+};
+
+using Conjunction = std::vector<Atom>;
+using Dnf = std::vector<Conjunction>;
+
+constexpr std::size_t max_terms = 256;
+constexpr int max_depth = 16;
+
+const Dnf unknown = {Conjunction{}}; // no constraint: possibly true
+
+Dnf
+product(const Dnf& a, const Dnf& b)
+{
+  if (a.size() * b.size() > max_terms) {
+    return unknown;
+  }
+  Dnf out;
+  for (const auto& x : a) {
+    for (const auto& y : b) {
+      Conjunction c = x;
+      c.insert(c.end(), y.begin(), y.end());
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+Dnf
+sum(Dnf a, const Dnf& b)
+{
+  a.insert(a.end(), b.begin(), b.end());
+  return a.size() > max_terms ? unknown : a;
+}
+
+std::string
+negate_op(const std::string& op)
+{
+  if (op == "=") return "!=";
+  if (op == "!=") return "=";
+  if (op == "<") return ">=";
+  if (op == "<=") return ">";
+  if (op == ">") return "<=";
+  return "<"; // >=
+}
+
+class Converter
+{
+public:
+  explicit Converter(const Symbols& symbols) : m_symbols(symbols) {}
+
+  Dnf expr(const ast::Expr& e, bool negated, int depth)
+  {
+    if (depth > max_depth) {
+      return unknown;
+    }
+    Dnf out = negated ? Dnf{Conjunction{}} : Dnf{};
+    for (const auto& c : e.terms) {
+      auto d = conjunction(c, negated, depth);
+      out = negated ? product(out, d) : sum(std::move(out), d);
+    }
+    return out;
+  }
+
+private:
+  Dnf conjunction(const ast::Conjunction& c, bool negated, int depth)
+  {
+    Dnf out = negated ? Dnf{} : Dnf{Conjunction{}};
+    for (const auto& p : c.terms) {
+      auto d = primary(p, negated, depth);
+      out = negated ? sum(std::move(out), d) : product(out, d);
+    }
+    return out;
+  }
+
+  Dnf primary(const ast::Primary& p, bool negated, int depth)
+  {
+    struct Visitor
+    {
+      Converter& self;
+      bool negated;
+      int depth;
+      Dnf operator()(const boost::spirit::x3::forward_ast<ast::Expr>& e) const
+      {
+        return self.expr(e.get(), negated, depth + 1);
+      }
+      Dnf operator()(const boost::spirit::x3::forward_ast<ast::Negation>& n) const
+      {
+        return self.primary(n.get().operand, !negated, depth + 1);
+      }
+      Dnf operator()(const ast::EventPredicate&) const { return unknown; }
+      Dnf operator()(const ast::Condition& c) const { return self.condition(c, negated, depth); }
+    };
+    return boost::apply_visitor(Visitor{*this, negated, depth}, p);
+  }
+
+  static const ast::Reference* as_reference(const ast::Operand& o) { return boost::get<ast::Reference>(&o); }
+
+  Dnf single(Atom atom) { return Dnf{Conjunction{std::move(atom)}}; }
+
+  Dnf condition(const ast::Condition& c, bool negated, int depth)
+  {
+    if (!c.tail) {
+      const auto* ref = as_reference(c.subject);
+      if (!ref) {
+        return unknown;
+      }
+      const auto r = resolve(ref->text, m_symbols);
+      if (r.kind == ReferenceKind::user_segment && !r.segment->in_cycle) {
+        return expr(r.segment->declaration->definition, negated, depth + 1);
+      }
+      if (r.kind == ReferenceKind::builtin_segment) {
+        Atom a;
+        a.kind = Atom::Kind::text;
+        a.attribute = std::string(r.builtin->attribute);
+        a.op = negated ? "not in" : "in";
+        a.texts = {std::string(r.builtin->value)};
+        return single(std::move(a));
+      }
+      if (r.kind == ReferenceKind::attribute && attributes()[r.attribute].type == ValueType::boolean) {
+        Atom a;
+        a.kind = Atom::Kind::boolean;
+        a.attribute = r.lower;
+        a.flag = !negated;
+        return single(std::move(a));
+      }
+      return unknown;
+    }
+
+    const auto* subject = as_reference(c.subject);
+    if (!subject) {
+      return unknown;
+    }
+    const auto attribute = to_lower(subject->text);
+    if (const auto* cmp = boost::get<ast::CompareTail>(&*c.tail)) {
+      if (const auto* n = boost::get<ast::Number>(&cmp->rhs)) {
+        Atom a;
+        a.attribute = attribute;
+        a.op = negated ? negate_op(cmp->op) : cmp->op;
+        a.number = n->value;
+        return single(std::move(a));
+      }
+      if (const auto* s = boost::get<ast::String>(&cmp->rhs); s && (cmp->op == "=" || cmp->op == "!=")) {
+        Atom a;
+        a.kind = Atom::Kind::text;
+        a.attribute = attribute;
+        a.op = ((cmp->op == "=") != negated) ? "in" : "not in";
+        a.texts = {s->value};
+        return single(std::move(a));
+      }
+      if (const auto* b = boost::get<ast::Boolean>(&cmp->rhs); b && (cmp->op == "=" || cmp->op == "!=")) {
+        Atom a;
+        a.kind = Atom::Kind::boolean;
+        a.attribute = attribute;
+        a.flag = ((to_lower(b->text) == "true") == (cmp->op == "=")) != negated;
+        return single(std::move(a));
+      }
+      return unknown;
+    }
+    if (const auto* between = boost::get<ast::BetweenTail>(&*c.tail)) {
+      const auto* low = boost::get<ast::Number>(&between->low);
+      const auto* high = boost::get<ast::Number>(&between->high);
+      if (!low || !high) {
+        return unknown;
+      }
+      Atom lo;
+      lo.attribute = attribute;
+      lo.number = low->value;
+      Atom hi = lo;
+      hi.number = high->value;
+      if (!negated) {
+        lo.op = ">=";
+        hi.op = "<=";
+        return Dnf{Conjunction{lo, hi}};
+      }
+      lo.op = "<";
+      hi.op = ">";
+      return Dnf{Conjunction{lo}, Conjunction{hi}};
+    }
+    const auto& in = boost::get<ast::InTail>(*c.tail);
+    Atom a;
+    a.kind = Atom::Kind::text;
+    a.attribute = attribute;
+    a.op = (in.negated != negated) ? "not in" : "in";
+    for (const auto& v : in.values) {
+      const auto* s = boost::get<ast::String>(&v);
+      if (!s) {
+        return unknown;
+      }
+      a.texts.insert(s->value);
+    }
+    return single(std::move(a));
+  }
+
+  const Symbols& m_symbols;
+};
+
+struct Range
+{
+  double low = -std::numeric_limits<double>::infinity();
+  double high = std::numeric_limits<double>::infinity();
+  bool low_open = false;
+  bool high_open = false;
+  std::set<double> excluded;
+
+  void at_least(double v, bool open)
+  {
+    if (v > low || (v == low && open)) {
+      low = v;
+      low_open = open;
+    }
+  }
+  void at_most(double v, bool open)
+  {
+    if (v < high || (v == high && open)) {
+      high = v;
+      high_open = open;
+    }
+  }
+  bool possible() const
+  {
+    if (low < high) {
+      return true;
+    }
+    return low == high && !low_open && !high_open && !excluded.count(low);
+  }
+};
+
+struct TextSet
+{
+  bool restricted = false;
+  std::set<std::string> allowed;
+  std::set<std::string> excluded;
+
+  void only(const std::set<std::string>& values)
+  {
+    if (!restricted) {
+      allowed = values;
+      restricted = true;
+      return;
+    }
+    std::set<std::string> both;
+    std::set_intersection(allowed.begin(), allowed.end(), values.begin(), values.end(),
+                          std::inserter(both, both.begin()));
+    allowed = std::move(both);
+  }
+  bool possible() const
+  {
+    if (!restricted) {
+      return true;
+    }
+    return std::any_of(allowed.begin(), allowed.end(), [&](const auto& v) { return !excluded.count(v); });
+  }
+};
+
+bool
+possible(const Conjunction& c)
+{
+  std::map<std::string, Range> numbers;
+  std::map<std::string, TextSet> texts;
+  std::map<std::string, std::set<bool>> flags;
+  for (const auto& a : c) {
+    switch (a.kind) {
+    case Atom::Kind::number: {
+      auto [it, fresh] = numbers.try_emplace(a.attribute);
+      auto& range = it->second;
+      if (fresh) {
+        if (auto index = find_attribute(a.attribute)) {
+          const auto& info = attributes()[*index];
+          if (info.min) range.at_least(*info.min, false);
+          if (info.max) range.at_most(*info.max, false);
+        }
+      }
+      if (a.op == "=") {
+        range.at_least(a.number, false);
+        range.at_most(a.number, false);
+      } else if (a.op == "!=") {
+        range.excluded.insert(a.number);
+      } else if (a.op == "<") {
+        range.at_most(a.number, true);
+      } else if (a.op == "<=") {
+        range.at_most(a.number, false);
+      } else if (a.op == ">") {
+        range.at_least(a.number, true);
+      } else {
+        range.at_least(a.number, false);
+      }
+      break;
+    }
+    case Atom::Kind::text: {
+      auto [it, fresh] = texts.try_emplace(a.attribute);
+      if (fresh) {
+        if (auto index = find_attribute(a.attribute); index && !attributes()[*index].choices.empty()) {
+          std::set<std::string> universe;
+          for (auto choice : attributes()[*index].choices) {
+            universe.emplace(choice);
+          }
+          it->second.only(universe);
+        }
+      }
+      if (a.op == "in") {
+        it->second.only(a.texts);
+      } else {
+        it->second.excluded.insert(a.texts.begin(), a.texts.end());
+      }
+      break;
+    }
+    case Atom::Kind::boolean:
+      flags[a.attribute].insert(a.flag);
+      break;
+    }
+  }
+  return std::all_of(numbers.begin(), numbers.end(), [](const auto& e) { return e.second.possible(); }) &&
+         std::all_of(texts.begin(), texts.end(), [](const auto& e) { return e.second.possible(); }) &&
+         std::all_of(flags.begin(), flags.end(), [](const auto& e) { return e.second.size() < 2; });
+}
+
+} // namespace
+
+bool
+may_be_true(const ast::Expr& expr, const Symbols& symbols, const ast::Expr* also_false)
+{
+  Converter converter(symbols);
+  auto dnf = converter.expr(expr, false, 0);
+  if (also_false) {
+    dnf = product(dnf, converter.expr(*also_false, true, 0));
+  }
+  return std::any_of(dnf.begin(), dnf.end(), possible);
+}
+
+} // namespace cvmd::dsl

@@ -1,0 +1,14 @@
+#pragma once
+// Finds conditions that can never be true (`orders > 5 and orders < 3`), for warnings.
+// Conservative: anything it cannot reason about (events, profile fields compared in odd
+// ways) is taken as possibly true, so a warning always means a real contradiction.
+
+#include "ast.hpp"
+#include "symbols.hpp"
+
+namespace cvmd::dsl {
+
+// False only when `expr` (and, if given, `not also_false`) can be shown never true.
+bool may_be_true(const ast::Expr& expr, const Symbols& symbols, const ast::Expr* also_false = nullptr);
+
+} // namespace cvmd::dsl

@@ -1,0 +1,52 @@
+#pragma once
+// What the checker learns about declarations, shared with the compiler: which names are
+// segments and scenarios, and what a reference in a condition stands for.
+
+#include "ast.hpp"
+#include "catalogue.hpp"
+#include "parser.hpp"
+#include "templates.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cvmd::dsl {
+
+struct SegmentSymbol
+{
+  const ParsedFile* file = nullptr;
+  const ast::Segment* declaration = nullptr;
+  bool used = false;
+  bool in_cycle = false;
+};
+
+struct ScenarioSymbol
+{
+  const ParsedFile* file = nullptr;
+  const ast::Scenario* scenario = nullptr; // one of these two
+  const ast::Rule* rule = nullptr;
+};
+
+struct Symbols
+{
+  std::map<std::string, SegmentSymbol> segments; // by lower-case name
+  std::vector<std::string> segment_order;        // declaration order
+  std::vector<ScenarioSymbol> scenarios;         // declaration order, duplicates left out
+  const TemplateCatalog* templates = nullptr;
+};
+
+enum class ReferenceKind { unknown, user_segment, builtin_segment, attribute, profile };
+
+struct ResolvedReference
+{
+  ReferenceKind kind = ReferenceKind::unknown;
+  std::string lower;
+  const SegmentSymbol* segment = nullptr;
+  const BuiltinSegment* builtin = nullptr;
+  std::size_t attribute = 0;
+};
+
+ResolvedReference resolve(const std::string& text, const Symbols& symbols);
+
+} // namespace cvmd::dsl

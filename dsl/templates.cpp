@@ -1,0 +1,256 @@
+#include "templates.hpp"
+
+#include "catalogue.hpp"
+#include "keywords.hpp"
+#include "suggest.hpp"
+
+#include <kainjow/mustache.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace cvmd::dsl {
+
+namespace fs = std::filesystem;
+
+std::vector<TemplateVariable>
+mustache_variables(const std::string& text)
+{
+  std::vector<TemplateVariable> out;
+  std::size_t at = 0;
+  while ((at = text.find("{{", at)) != std::string::npos) {
+    std::size_t start = at + 2;
+    std::string closing = "}}";
+    if (start < text.size() && text[start] == '{') {
+      ++start;
+      closing = "}}}";
+    }
+    const auto end = text.find(closing, start);
+    if (end == std::string::npos) {
+      break;
+    }
+    std::string tag = text.substr(start, end - start);
+    at = end + closing.size();
+    if (tag.empty()) {
+      continue;
+    }
+    const char sigil = tag.front();
+    if (sigil == '!' || sigil == '/' || sigil == '>') {
+      continue;
+    }
+    if (sigil == '=') {
+      break; // changed delimiters: the rest is not {{ }} any more
+    }
+    if (sigil == '#' || sigil == '^' || sigil == '&') {
+      tag.erase(0, 1);
+    }
+    const auto first = tag.find_first_not_of(" \t");
+    const auto last = tag.find_last_not_of(" \t");
+    if (first == std::string::npos) {
+      continue;
+    }
+    auto name = tag.substr(first, last - first + 1);
+    if (name == ".") {
+      continue;
+    }
+    out.push_back({name, start + first + (sigil == '#' || sigil == '^' || sigil == '&' ? 1 : 0)});
+  }
+  return out;
+}
+
+namespace {
+
+const std::vector<std::string> known_keys = {"channel", "subject", "text", "html", "body", "description",
+                                             "preheader", "content_type"};
+const std::vector<std::string> channels = {"email", "sms", "webhook"};
+
+std::vector<std::string>
+variable_candidates()
+{
+  std::vector<std::string> out;
+  for (const auto& a : attributes()) {
+    out.emplace_back(a.name);
+  }
+  for (const auto& v : message_variables()) {
+    out.emplace_back(v.name);
+  }
+  return out;
+}
+
+bool
+variable_known(const std::string& lower_name)
+{
+  if (find_attribute(lower_name) || is_profile_reference(lower_name)) {
+    return true;
+  }
+  const auto& vars = message_variables();
+  return std::any_of(vars.begin(), vars.end(), [&](const auto& v) { return v.name == lower_name; });
+}
+
+std::size_t
+mark_offset(const YAML::Mark& mark)
+{
+  return mark.pos < 0 ? 0 : static_cast<std::size_t>(mark.pos);
+}
+
+} // namespace
+
+void
+TemplateCatalog::load_directory(const std::string& directory, Diagnostics& diagnostics)
+{
+  m_directory = directory;
+  m_loaded = true;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto ext = it->path().extension();
+    if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+      files.push_back(it->path());
+    }
+  }
+  if (ec) {
+    diagnostics.report_file(directory, Severity::error, "cannot read the templates folder: " + ec.message());
+    return;
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) {
+      diagnostics.report_file(file.string(), Severity::error, "cannot read the template file");
+      continue;
+    }
+    load(file.string(), buffer.str(), diagnostics);
+  }
+}
+
+void
+TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& diagnostics)
+{
+  m_loaded = true;
+  m_sources.push_back(std::make_unique<SourceFile>(path, std::move(text)));
+  const SourceFile& source = *m_sources.back();
+  MessageTemplate tmpl;
+  tmpl.path = path;
+  tmpl.name = to_lower(fs::path(path).stem().string());
+  auto report = [&](std::size_t offset, std::string message) {
+    diagnostics.report(source, offset, offset, Severity::error, std::move(message));
+  };
+
+  if (const auto bad = find_invalid_utf8(source.text()); bad != std::string::npos) {
+    report(bad, "invalid UTF-8: templates must be saved as UTF-8");
+    m_templates[tmpl.name] = std::move(tmpl);
+    return;
+  }
+
+  YAML::Node root;
+  try {
+    root = YAML::Load(source.text());
+  } catch (const YAML::Exception& e) {
+    report(mark_offset(e.mark), "not valid YAML: " + e.msg);
+    m_templates[tmpl.name] = std::move(tmpl);
+    return;
+  }
+  if (!root.IsMap()) {
+    report(0, "a template must be a YAML mapping with at least 'channel' and a body ('text', 'html' or 'body')");
+    m_templates[tmpl.name] = std::move(tmpl);
+    return;
+  }
+
+  const auto keys = known_keys;
+  for (const auto& entry : root) {
+    const auto key = entry.first.Scalar();
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      report(mark_offset(entry.first.Mark()), "unknown template key '" + key + "'" + did_you_mean(key, keys));
+      continue;
+    }
+    if (!entry.second.IsScalar()) {
+      report(mark_offset(entry.second.Mark()), "'" + key + "' must be text");
+      continue;
+    }
+    tmpl.fields[key] = entry.second.Scalar();
+    if (key == "channel") {
+      tmpl.channel = to_lower(entry.second.Scalar());
+      if (std::find(channels.begin(), channels.end(), tmpl.channel) == channels.end()) {
+        report(mark_offset(entry.second.Mark()),
+               "unknown channel '" + entry.second.Scalar() + "': use email, sms or webhook" +
+                 did_you_mean(tmpl.channel, channels));
+        tmpl.channel.clear();
+      }
+      continue;
+    }
+
+    const auto& value = tmpl.fields[key];
+    kainjow::mustache::mustache compiled(value);
+    if (!compiled.is_valid()) {
+      report(mark_offset(entry.second.Mark()), "'" + key + "' is not a valid Mustache template: " +
+                                                 compiled.error_message());
+      continue;
+    }
+    // Find each variable in the file itself so that the caret lands on it.
+    const auto value_offset = mark_offset(entry.second.Mark());
+    for (auto variable : mustache_variables(value)) {
+      const auto found = source.text().find(variable.name, value_offset);
+      variable.offset = found == std::string::npos ? value_offset : found;
+      tmpl.variables.push_back(variable);
+    }
+  }
+
+  if (!root["channel"]) {
+    report(0, "missing 'channel': add `channel: email` (or sms, webhook)");
+  } else if (tmpl.channel == "email") {
+    if (!tmpl.fields.count("subject")) {
+      report(0, "an email template needs a 'subject'");
+    }
+    if (!tmpl.fields.count("text") && !tmpl.fields.count("html")) {
+      report(0, "an email template needs a 'text' or an 'html' body");
+    }
+  } else if (tmpl.channel == "sms") {
+    if (!tmpl.fields.count("text")) {
+      report(0, "an SMS template needs a 'text'");
+    }
+    for (const auto* extra : {"subject", "html"}) {
+      if (tmpl.fields.count(extra)) {
+        report(mark_offset(root[extra].Mark()), std::string("an SMS has no '") + extra + "'; remove it");
+      }
+    }
+  } else if (tmpl.channel == "webhook") {
+    if (!tmpl.fields.count("body")) {
+      report(0, "a webhook template needs a 'body'");
+    }
+  }
+
+  const auto candidates = variable_candidates();
+  for (const auto& variable : tmpl.variables) {
+    const auto lower = to_lower(variable.name);
+    if (!variable_known(lower)) {
+      diagnostics.report(source, variable.offset, variable.offset + variable.name.size(), Severity::error,
+                         "no customer attribute or message variable provides '" + variable.name + "'" +
+                           did_you_mean(lower, candidates));
+    }
+  }
+  m_templates[tmpl.name] = std::move(tmpl);
+}
+
+const MessageTemplate*
+TemplateCatalog::find(const std::string& lower_name) const
+{
+  auto it = m_templates.find(lower_name);
+  return it == m_templates.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string>
+TemplateCatalog::names() const
+{
+  std::vector<std::string> out;
+  for (const auto& [name, tmpl] : m_templates) {
+    out.push_back(name);
+  }
+  return out;
+}
+
+} // namespace cvmd::dsl

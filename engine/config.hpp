@@ -1,0 +1,25 @@
+#pragma once
+// cvmd.yaml: every key optional, defaults documented in docs/configuration.md. A wrong key
+// or value is an error with its place in the file, never a silent default.
+
+#include "engine/result.hpp"
+
+#include <string>
+
+namespace cvmd {
+
+struct Config
+{
+  std::string file;       // the file read, empty when defaults are used
+  std::string store = "cvmd.db";
+  std::string scenarios = "scenarios";
+  std::string templates = "templates";
+  bool templates_set = false; // given in the file (else: beside the scenarios)
+  std::string timezone = "UTC";
+};
+
+// `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a
+// missing explicit one is an error. Relative paths inside are relative to the file.
+Result<Config> load_config(const std::string& path);
+
+} // namespace cvmd

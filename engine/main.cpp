@@ -1,0 +1,36 @@
+// cvmd: the command line. Each subcommand lives in its own command_*.cpp.
+#include "engine/command_check.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+int
+main(int argc, char** argv)
+{
+  CLI::App app{"cvmd - customer value management: segments, scenarios, measured messages"};
+  app.set_version_flag("--version", std::string("cvmd 0.1.0"));
+  app.require_subcommand(1);
+  std::string config_path;
+  app.add_option("--config", config_path, "Configuration file (default: ./cvmd.yaml when it exists)");
+  int exit_code = 0;
+  cvmd::add_check_command(app, config_path, exit_code);
+  cvmd::add_demo_command(app, config_path, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "cvmd: " << e.what() << "\n";
+    return 2;
+  }
+  return exit_code;
+}
