@@ -25,7 +25,7 @@ check_duration(CheckerContext& context, const ast::Duration& duration, const cha
 {
   if (duration.amount <= 0 || duration_seconds(duration) <= 0) {
     context.error(duration, std::string(what) + " must be longer than zero");
-  } else if (duration.amount > 3650 * 24 * 60) {
+  } else if (duration_seconds(duration) > std::int64_t{3650} * 86400) {
     context.error(duration, std::string(what) + " is unreasonably long (more than ten years)");
   }
 }
@@ -135,6 +135,9 @@ private:
   void report_unknown(const ast::Reference& ref)
   {
     const auto lower = to_lower(ref.text);
+    if (m_context.symbols.broken_names.count(lower)) {
+      return; // its declaration already has a syntax error
+    }
     m_context.error(ref, "unknown segment or attribute '" + ref.text + "'" +
                            did_you_mean(lower, reference_candidates(m_context.symbols)));
   }

@@ -29,6 +29,7 @@ public:
   void run(const std::vector<ParsedFile>& files)
   {
     for (const auto& file : files) {
+      symbols().broken_names.insert(file.broken_names.begin(), file.broken_names.end());
       m_context.file = &file;
       for (const auto& d : file.declarations) {
         collect(d);
@@ -248,8 +249,9 @@ private:
       return;
     }
     if (s.channel && !tmpl->channel.empty() && to_lower(s.channel->text) != tmpl->channel) {
-      m_context.error(*s.channel, "this step sends " + to_lower(s.channel->text) + ", but '" + tmpl->name +
-                                    "' is an " + tmpl->channel + " template (" + tmpl->path + ")");
+      const auto article = tmpl->channel == "email" ? "an " : "a ";
+      m_context.error(*s.channel, "this step sends " + to_lower(s.channel->text) + ", but '" + tmpl->name + "' is " +
+                                    article + tmpl->channel + " template (" + tmpl->path + ")");
     }
   }
 

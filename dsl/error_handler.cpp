@@ -1,6 +1,7 @@
 #include "error_handler.hpp"
 
 #include "grammar.hpp"
+#include "keywords.hpp"
 
 #include <cctype>
 
@@ -43,6 +44,16 @@ bool
 is_word_char(char c)
 {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+}
+
+std::string
+word_at(const std::string& text, std::size_t offset)
+{
+  auto end = offset;
+  while (end < text.size() && is_word_char(text[end])) {
+    ++end;
+  }
+  return text.substr(offset, end - offset);
 }
 
 } // namespace
@@ -107,8 +118,9 @@ ErrorHandler::report_expected(iterator where, const std::string& what)
   // missing belongs right after the last token, not at the closing brace further down.
   const auto previous = end_of_previous_token(token);
   const bool crossed_line = std::string(previous, token).find('\n') != std::string::npos;
+  // A keyword on the next line starts the next construct; a name there is the culprit.
   if (crossed_line && (token == m_source.text().end() || !is_word_char(*token) ||
-                       starts_declaration(token, m_source.text().end()))) {
+                       is_reserved_word(to_lower(word_at(m_source.text(), offset(token)))))) {
     at = previous;
   }
   // A leading '!' marks a complete message from a primitive parser (an unterminated string).

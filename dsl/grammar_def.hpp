@@ -192,6 +192,35 @@ struct expected_parser : x3::parser<expected_parser>
   char const* what;
 };
 
+// Looks at the next token only: can a condition start here? Makes `a and` followed by
+// something else an error right after `and` without parsing the condition twice.
+struct condition_start_parser : x3::parser<condition_start_parser>
+{
+  using attribute_type = x3::unused_type;
+  static bool const has_attribute = false;
+
+  template<typename Iterator, typename Context, typename RContext, typename Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute&) const
+  {
+    auto it = first;
+    x3::skip_over(it, last, context);
+    if (it == last) {
+      return false;
+    }
+    const char c = *it;
+    if (c == '(' || c == '"' || c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
+      return true;
+    }
+    const auto end = scan_identifier(it, last, false);
+    if (end == it) {
+      return false;
+    }
+    const auto word = to_lower(std::string(it, end));
+    return !is_reserved_word(word) || word == "not" || word == "true" || word == "false" || word == "ordered" ||
+           word == "opened" || word == "clicked" || word == "received" || word == "unsubscribed" || word == "did";
+  }
+};
+
 template<typename T>
 struct strict_real_policies : x3::real_policies<T>
 {
@@ -207,6 +236,8 @@ inline const identifier_parser declared_identifier{true, false};
 inline const identifier_parser reference_identifier{false, false};
 inline const identifier_parser dotted_reference_identifier{false, true};
 inline const auto word_end = !x3::char_("a-zA-Z0-9_");
+const x3::rule<struct condition_start_class> condition_start = "a condition";
+inline const auto condition_start_def = condition_start_parser{};
 
 struct comparison_symbols : x3::symbols<std::string>
 {
@@ -372,12 +403,13 @@ inline const auto between_tail_def = kw("between") > operand > kw("and") > opera
 inline const auto in_tail_def = ((kw("not") >> x3::attr(true)) | x3::attr(false)) >> kw("in") > lit('(') >
                                 (operand % ',') > lit(')');
 inline const auto condition_def = operand >> -(compare_tail | between_tail | in_tail);
-inline const auto event_predicate_def = lexeme[no_case[event_word] >> word_end] >> -ref_name >>
+// `exit when opened` followed by `active from ...` must not read `active` as a template.
+inline const auto event_predicate_def = lexeme[no_case[event_word] >> word_end] >> -(ref_name >> !kw("from")) >>
                                         -(kw("within") > duration);
 inline const auto negation_def = kw("not") > primary;
 inline const auto primary_def = (lit('(') > expr > lit(')')) | negation | event_predicate | condition;
-inline const auto conjunction_def = primary % kw("and");
-inline const auto expr_def = conjunction % kw("or");
+inline const auto conjunction_def = primary % (kw("and") > condition_start);
+inline const auto expr_def = conjunction % (kw("or") > condition_start);
 
 // `send email welcome`: the channel word counts only when a template name follows.
 inline const auto send_def = kw("send") > -(channel_name >> &declared_identifier) >
@@ -415,7 +447,7 @@ inline const auto segment_def = kw("segment") > decl_name > lit('=') > expr;
 inline const auto rule_declaration_def = kw("rule") > decl_name > lit(':') > guarded_step;
 inline const auto declaration_def = segment | rule_declaration | scenario;
 
-BOOST_SPIRIT_DEFINE(decl_name, ref_name, channel_name, number, string_literal, boolean, unit, duration, percent, date, clock_time,
+BOOST_SPIRIT_DEFINE(condition_start, decl_name, ref_name, channel_name, number, string_literal, boolean, unit, duration, percent, date, clock_time,
                     reference, operand, compare_tail, between_tail, in_tail, condition, event_predicate, primary,
                     negation, conjunction, expr, send, variant, split, action, guarded_step, step_guard, action_step,
                     wait_step, when_setting, on_setting, once_setting, reenter_setting, exit_setting, goal_setting,

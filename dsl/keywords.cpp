@@ -8,7 +8,7 @@ const std::vector<std::string_view>&
 reserved_words()
 {
   static const std::vector<std::string_view> words = {
-    "active", "after",   "and",   "between", "cap",      "clicked", "did",      "exit",
+    "after",   "and",   "between", "cap",      "clicked", "did",      "exit",
     "false",  "from",    "goal",  "holdout", "if",       "in",      "not",      "on",
     "once",   "opened",  "or",    "ordered", "per",      "priority", "quiet",   "received",
     "reenter", "rule",   "scenario", "segment", "send",  "split",   "then",     "to",

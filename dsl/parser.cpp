@@ -2,6 +2,9 @@
 
 #include "config.hpp"
 #include "grammar.hpp"
+#include "keywords.hpp"
+
+#include <cctype>
 
 namespace cvmd::dsl {
 
@@ -40,6 +43,27 @@ next_declaration(parser::iterator_type it, parser::iterator_type end)
     }
   }
   return end;
+}
+
+void
+remember_broken_name(parser::iterator_type it, parser::iterator_type end, std::vector<std::string>& names)
+{
+  if (!parser::starts_declaration(it, end)) {
+    return;
+  }
+  while (it != end && std::isalpha(static_cast<unsigned char>(*it))) {
+    ++it;
+  }
+  while (it != end && (*it == ' ' || *it == '\t')) {
+    ++it;
+  }
+  auto name_end = it;
+  while (name_end != end && (std::isalnum(static_cast<unsigned char>(*name_end)) || *name_end == '_')) {
+    ++name_end;
+  }
+  if (name_end != it) {
+    names.push_back(to_lower(std::string(it, name_end)));
+  }
 }
 
 } // namespace
@@ -84,6 +108,7 @@ parse_file(const SourceFile& source, Diagnostics& diagnostics)
     if (diagnostics.error_count() == errors_before) {
       handler.report_expected(start, "'segment', 'rule' or 'scenario'");
     }
+    remember_broken_name(start, end, parsed.broken_names);
     it = next_declaration(start, end);
   }
   return parsed;

@@ -16,6 +16,9 @@ struct ParsedFile
   const SourceFile* source = nullptr;
   std::vector<ast::Declaration> declarations;
   parser::PositionTable positions;
+  // Names of declarations that failed to parse: references to them are not reported
+  // again as unknown.
+  std::vector<std::string> broken_names;
 
   std::size_t begin_of(const boost::spirit::x3::position_tagged& node) const;
   std::size_t end_of(const boost::spirit::x3::position_tagged& node) const;

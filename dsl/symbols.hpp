@@ -8,6 +8,7 @@
 #include "templates.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct Symbols
   std::vector<std::string> segment_order;        // declaration order
   std::vector<ScenarioSymbol> scenarios;         // declaration order, duplicates left out
   const TemplateCatalog* templates = nullptr;
+  std::set<std::string> broken_names; // declarations with syntax errors
 };
 
 enum class ReferenceKind { unknown, user_segment, builtin_segment, attribute, profile };

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""The cvmd check command line: exit codes, formats, folders, templates lookup."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+CVMD = None
+
+
+def run(*args, cwd=None):
+    return subprocess.run([CVMD, *args], capture_output=True, text=True, cwd=cwd)
+
+
+class CheckCommand(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = pathlib.Path(self.tmp.name)
+        (self.dir / "scenarios" / "nested").mkdir(parents=True)
+        (self.dir / "templates").mkdir()
+        (self.dir / "templates" / "hello.yaml").write_text(
+            "channel: email\nsubject: Hi {{first_name}}\ntext: Hello\n")
+        (self.dir / "scenarios" / "nested" / "a.cvm").write_text(
+            "scenario a {\n  when lapsing\n  send hello after 1 day\n}\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_clean_folder_exits_0_and_finds_templates_beside_it(self):
+        r = run("check", str(self.dir / "scenarios"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 file checked: 0 errors, 0 warnings, 1 scenario ready", r.stdout)
+
+    def test_error_exits_1_with_caret(self):
+        bad = self.dir / "scenarios" / "b.cvm"
+        bad.write_text("scenario b {\n  when lapsing\n  send helo\n}\n")
+        r = run("check", str(bad), "--templates", str(self.dir / "templates"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{bad}:3:8: error: unknown template 'helo' (did you mean 'hello'?)", r.stdout)
+        self.assertIn("   |        ^~~~", r.stdout)
+
+    def test_missing_file_exits_2(self):
+        r = run("check", str(self.dir / "nope.cvm"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no such file or folder", r.stderr)
+
+    def test_unknown_option_exits_2(self):
+        self.assertEqual(run("check", "--frobnicate").returncode, 2)
+
+    def test_missing_templates_folder_exits_2(self):
+        r = run("check", str(self.dir / "scenarios"), "--templates", str(self.dir / "none"))
+        self.assertEqual(r.returncode, 2)
+
+    def test_json_format(self):
+        bad = self.dir / "scenarios" / "b.cvm"
+        bad.write_text("segment s = aov > \"x\"\nrule r: if s then send hello\n")
+        r = run("check", "--format", "json", str(self.dir / "scenarios"))
+        self.assertEqual(r.returncode, 1)
+        items = json.loads(r.stdout)
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["line"], 1)
+        self.assertEqual(items[0]["column"], 19)
+        self.assertEqual(items[0]["severity"], "error")
+
+    def test_werror_fails_on_warnings(self):
+        (self.dir / "scenarios" / "w.cvm").write_text("segment unused = aov > 1\n")
+        self.assertEqual(run("check", str(self.dir / "scenarios")).returncode, 0)
+        self.assertEqual(run("check", "--werror", str(self.dir / "scenarios")).returncode, 1)
+
+    def test_list_attributes(self):
+        r = run("check", "--list-attributes")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("aov", r.stdout)
+        self.assertIn("lapsing", r.stdout)
+        data = json.loads(run("check", "--list-attributes", "--format", "json").stdout)
+        self.assertIn("days_since_last_order", [a["name"] for a in data["attributes"]])
+
+    def test_config_gives_scenarios_and_templates(self):
+        (self.dir / "cvmd.yaml").write_text("scenarios: scenarios\ntemplates: templates\n")
+        r = run("check", cwd=self.dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        (self.dir / "cvmd.yaml").write_text("scenarios: scenarios\ntemplatez: templates\n")
+        r = run("check", cwd=self.dir)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cvmd.yaml:2:1: error: unknown key 'templatez'", r.stderr)
+
+    def test_summary_explains(self):
+        r = run("check", "--summary", str(self.dir / "scenarios"))
+        self.assertIn("enters when lifecycle = \"lapsing\" becomes true", r.stdout)
+        self.assertIn("1. after 1 day: send email 'hello'", r.stdout)
+
+    def test_help_everywhere(self):
+        for args in (["--help"], ["check", "--help"], ["demo", "--help"]):
+            r = run(*args)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("Usage", r.stdout)
+
+
+if __name__ == "__main__":
+    CVMD = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
