@@ -24,7 +24,7 @@ is_whole(double value)
 class Checker
 {
 public:
-  Checker(Symbols& symbols, Diagnostics& diagnostics) : m_context{symbols, diagnostics} {}
+  Checker(Symbols& symbols, Diagnostics& diagnostics) : m_context{symbols, diagnostics}, m_contradictions(symbols) {}
 
   void run(const std::vector<ParsedFile>& files)
   {
@@ -40,7 +40,7 @@ public:
       const auto& symbol = symbols().segments.at(name);
       m_context.file = symbol.file;
       check_expression(m_context, symbol.declaration->definition);
-      if (!symbol.in_cycle && !may_be_true(symbol.declaration->definition, symbols())) {
+      if (!symbol.in_cycle && !m_contradictions.may_be_true(symbol.declaration->definition)) {
         m_context.warning(symbol.declaration->definition,
                           "segment '" + symbol.declaration->name.text + "' can never match: its condition contradicts itself");
       }
@@ -201,9 +201,9 @@ private:
   {
     check_expression(m_context, e);
     mark_used(e, symbols());
-    if (!may_be_true(e, symbols())) {
+    if (!m_contradictions.may_be_true(e)) {
       m_context.warning(e, std::string(role) + " can never be true: it contradicts itself");
-    } else if (exit && !may_be_true(e, symbols(), exit)) {
+    } else if (exit && !m_contradictions.may_be_true(e, exit)) {
       m_context.warning(e, std::string(role) + " can never be true while the scenario runs: 'exit when' ends the chain first");
     }
   }
@@ -442,6 +442,7 @@ private:
   }
 
   CheckerContext m_context;
+  ContradictionFinder m_contradictions;
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "catalogue.hpp"
 
 #include <cmath>
+#include <charconv>
 #include <cstdio>
 
 namespace cvmd::dsl {
@@ -153,12 +154,13 @@ attribute_name(AttrId id, const Program& program)
   return "profile." + program.profile_fields.at(id - builtins.size());
 }
 
+// Shortest text that reads back to the same double: canonical for version hashes.
 std::string
 format_number(double value)
 {
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
 }
 
 std::string

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace cvmd::dsl {
@@ -15,10 +16,10 @@ namespace {
 struct Atom
 {
   enum class Kind { number, text, boolean } kind = Kind::number;
-  std::string attribute;
+  std::string_view attribute; // interned by the Converter or static
   std::string op; // number: = != < <= > >=; text: in / not in; boolean: =
   double number = 0;
-  std::set<std::string> texts;
+  std::vector<std::string_view> texts; // point into the syntax tree or the catalogue
   bool flag = true;
 };
 
@@ -128,20 +129,24 @@ private:
       }
       const auto r = resolve(ref->text, m_symbols);
       if (r.kind == ReferenceKind::user_segment && !r.segment->in_cycle) {
-        return expr(r.segment->declaration->definition, negated, depth + 1);
+        auto& cached = m_segments[{r.segment, negated}];
+        if (!cached) {
+          cached = expr(r.segment->declaration->definition, negated, depth + 1);
+        }
+        return *cached;
       }
       if (r.kind == ReferenceKind::builtin_segment) {
         Atom a;
         a.kind = Atom::Kind::text;
-        a.attribute = std::string(r.builtin->attribute);
+        a.attribute = r.builtin->attribute;
         a.op = negated ? "not in" : "in";
-        a.texts = {std::string(r.builtin->value)};
+        a.texts = {r.builtin->value};
         return single(std::move(a));
       }
       if (r.kind == ReferenceKind::attribute && attributes()[r.attribute].type == ValueType::boolean) {
         Atom a;
         a.kind = Atom::Kind::boolean;
-        a.attribute = r.lower;
+        a.attribute = attributes()[r.attribute].name;
         a.flag = !negated;
         return single(std::move(a));
       }
@@ -152,7 +157,7 @@ private:
     if (!subject) {
       return unknown;
     }
-    const auto attribute = to_lower(subject->text);
+    const std::string_view attribute = *m_names.insert(to_lower(subject->text)).first;
     if (const auto* cmp = boost::get<ast::CompareTail>(&*c.tail)) {
       if (const auto* n = boost::get<ast::Number>(&cmp->rhs)) {
         Atom a;
@@ -166,7 +171,7 @@ private:
         a.kind = Atom::Kind::text;
         a.attribute = attribute;
         a.op = ((cmp->op == "=") != negated) ? "in" : "not in";
-        a.texts = {s->value};
+        a.texts = {std::string_view(s->value)};
         return single(std::move(a));
       }
       if (const auto* b = boost::get<ast::Boolean>(&cmp->rhs); b && (cmp->op == "=" || cmp->op == "!=")) {
@@ -208,12 +213,14 @@ private:
       if (!s) {
         return unknown;
       }
-      a.texts.insert(s->value);
+      a.texts.push_back(s->value);
     }
     return single(std::move(a));
   }
 
   const Symbols& m_symbols;
+  std::map<std::pair<const SegmentSymbol*, bool>, std::optional<Dnf>> m_segments;
+  std::set<std::string> m_names; // lower-case attribute names the atoms point to
 };
 
 struct Range
@@ -250,17 +257,17 @@ struct Range
 struct TextSet
 {
   bool restricted = false;
-  std::set<std::string> allowed;
-  std::set<std::string> excluded;
+  std::set<std::string_view> allowed;
+  std::set<std::string_view> excluded;
 
-  void only(const std::set<std::string>& values)
+  void only(const std::set<std::string_view>& values)
   {
     if (!restricted) {
       allowed = values;
       restricted = true;
       return;
     }
-    std::set<std::string> both;
+    std::set<std::string_view> both;
     std::set_intersection(allowed.begin(), allowed.end(), values.begin(), values.end(),
                           std::inserter(both, both.begin()));
     allowed = std::move(both);
@@ -277,9 +284,9 @@ struct TextSet
 bool
 possible(const Conjunction& c)
 {
-  std::map<std::string, Range> numbers;
-  std::map<std::string, TextSet> texts;
-  std::map<std::string, std::set<bool>> flags;
+  std::map<std::string_view, Range> numbers;
+  std::map<std::string_view, TextSet> texts;
+  std::map<std::string_view, std::set<bool>> flags;
   for (const auto& a : c) {
     switch (a.kind) {
     case Atom::Kind::number: {
@@ -312,7 +319,7 @@ possible(const Conjunction& c)
       auto [it, fresh] = texts.try_emplace(a.attribute);
       if (fresh) {
         if (auto index = find_attribute(a.attribute); index && !attributes()[*index].choices.empty()) {
-          std::set<std::string> universe;
+          std::set<std::string_view> universe;
           for (auto choice : attributes()[*index].choices) {
             universe.emplace(choice);
           }
@@ -320,7 +327,7 @@ possible(const Conjunction& c)
         }
       }
       if (a.op == "in") {
-        it->second.only(a.texts);
+        it->second.only(std::set<std::string_view>(a.texts.begin(), a.texts.end()));
       } else {
         it->second.excluded.insert(a.texts.begin(), a.texts.end());
       }
@@ -338,13 +345,22 @@ possible(const Conjunction& c)
 
 } // namespace
 
-bool
-may_be_true(const ast::Expr& expr, const Symbols& symbols, const ast::Expr* also_false)
+struct ContradictionFinder::Impl
 {
-  Converter converter(symbols);
-  auto dnf = converter.expr(expr, false, 0);
+  explicit Impl(const Symbols& symbols) : converter(symbols) {}
+  Converter converter;
+};
+
+ContradictionFinder::ContradictionFinder(const Symbols& symbols) : m_impl(std::make_unique<Impl>(symbols)) {}
+
+ContradictionFinder::~ContradictionFinder() = default;
+
+bool
+ContradictionFinder::may_be_true(const ast::Expr& expr, const ast::Expr* also_false)
+{
+  auto dnf = m_impl->converter.expr(expr, false, 0);
   if (also_false) {
-    dnf = product(dnf, converter.expr(*also_false, true, 0));
+    dnf = product(dnf, m_impl->converter.expr(*also_false, true, 0));
   }
   return std::any_of(dnf.begin(), dnf.end(), possible);
 }

@@ -6,9 +6,24 @@
 #include "ast.hpp"
 #include "symbols.hpp"
 
+#include <memory>
+
 namespace cvmd::dsl {
 
-// False only when `expr` (and, if given, `not also_false`) can be shown never true.
-bool may_be_true(const ast::Expr& expr, const Symbols& symbols, const ast::Expr* also_false = nullptr);
+class ContradictionFinder
+{
+public:
+  explicit ContradictionFinder(const Symbols& symbols);
+  ~ContradictionFinder();
+  ContradictionFinder(const ContradictionFinder&) = delete;
+  ContradictionFinder& operator=(const ContradictionFinder&) = delete;
+
+  // False only when `expr` (and, if given, `not also_false`) can be shown never true.
+  bool may_be_true(const ast::Expr& expr, const ast::Expr* also_false = nullptr);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl; // keeps each segment's normal form, computed once
+};
 
 } // namespace cvmd::dsl

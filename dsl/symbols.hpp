@@ -8,6 +8,7 @@
 #include "templates.hpp"
 
 #include <map>
+#include <unordered_map>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,7 +32,7 @@ struct ScenarioSymbol
 
 struct Symbols
 {
-  std::map<std::string, SegmentSymbol> segments; // by lower-case name
+  std::unordered_map<std::string, SegmentSymbol> segments; // by lower-case name
   std::vector<std::string> segment_order;        // declaration order
   std::vector<ScenarioSymbol> scenarios;         // declaration order, duplicates left out
   const TemplateCatalog* templates = nullptr;
