@@ -117,6 +117,15 @@ message_variables()
   return list;
 }
 
+const std::vector<std::string_view>&
+known_events()
+{
+  static const std::vector<std::string_view> list = {
+    "order", "first_order", "cart_abandoned", "checkout_started", "product_viewed", "signup", "birthday",
+  };
+  return list;
+}
+
 bool
 is_profile_reference(std::string_view lower_name)
 {

@@ -49,6 +49,10 @@ const std::vector<MessageVariable>& message_variables();
 // True for `profile.NAME`: custom fields from the shop's customer import.
 bool is_profile_reference(std::string_view lower_name);
 
+// Events the engine itself produces or the shop integrations send under these names.
+// Others are allowed (`on wishlist_added`); a near miss of one of these is warned about.
+const std::vector<std::string_view>& known_events();
+
 std::string format_catalogue_text();
 std::string format_catalogue_json();
 

@@ -5,6 +5,7 @@
 #include "suggest.hpp"
 
 #include <cmath>
+#include <optional>
 
 namespace cvmd::dsl {
 
@@ -39,6 +40,7 @@ struct OperandType
   std::string describe;
   const AttributeInfo* attribute = nullptr;
   bool literal = false;
+  bool segment = false;
 };
 
 std::vector<std::string>
@@ -115,6 +117,7 @@ private:
       case ReferenceKind::user_segment:
       case ReferenceKind::builtin_segment:
         t.kind = OperandType::Kind::boolean;
+        t.segment = true;
         t.describe = "the segment " + r.lower;
         break;
       case ReferenceKind::attribute: {
@@ -148,7 +151,7 @@ private:
   {
     using K = OperandType::Kind;
     if (a.kind == K::any || b.kind == K::any) {
-      return true;
+      return !a.segment && !b.segment; // a profile field holds a value, not a condition
     }
     if (is_text(a.kind) && is_text(b.kind)) {
       return true;
@@ -237,6 +240,10 @@ private:
 
   void between(const OperandType& subject, const ast::BetweenTail& t)
   {
+    if (subject.literal) {
+      m_context.error(t, "'between' needs an attribute before it, not a fixed value");
+      return;
+    }
     for (const auto* bound : {&t.low, &t.high}) {
       const auto type = type_of(*bound);
       if (type.kind != OperandType::Kind::unknown && type.kind != OperandType::Kind::number &&
@@ -253,22 +260,34 @@ private:
 
   void in(const OperandType& subject, const ast::InTail& t)
   {
+    if (subject.literal) {
+      m_context.error(t, "'in' needs an attribute before it, not a fixed value");
+      return;
+    }
     if (subject.kind == OperandType::Kind::boolean) {
       m_context.error(t, "'in' needs a number or a text, not " + subject.describe);
       return;
     }
+    std::optional<OperandType::Kind> list_kind;
     for (const auto& v : t.values) {
       const auto type = type_of(v);
-      if (type.kind == OperandType::Kind::unknown || subject.kind == OperandType::Kind::unknown) {
+      const auto& node = boost::apply_visitor([](const auto& n) -> const x3::position_tagged& { return n; }, v);
+      if (type.kind == OperandType::Kind::unknown) {
         continue;
       }
-      const auto& node = boost::apply_visitor([](const auto& n) -> const x3::position_tagged& { return n; }, v);
       if (!type.literal) {
         m_context.error(node, "the list after 'in' holds fixed values, not attributes");
-      } else if (!compatible(subject, type)) {
+      } else if (type.kind == OperandType::Kind::boolean) {
+        m_context.error(node, "the list after 'in' holds numbers or texts; for true/false use = or !=");
+      } else if (subject.kind != OperandType::Kind::unknown && !compatible(subject, type)) {
         m_context.error(node, "cannot compare " + subject.describe + " with " + type.describe);
-      } else if (subject.kind == OperandType::Kind::choice) {
-        check_choice(subject, v);
+      } else if (list_kind && *list_kind != type.kind) {
+        m_context.error(node, "the list after 'in' mixes numbers and texts; keep one kind");
+      } else {
+        list_kind = type.kind;
+        if (subject.kind == OperandType::Kind::choice) {
+          check_choice(subject, v);
+        }
       }
     }
   }

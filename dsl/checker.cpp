@@ -39,8 +39,11 @@ public:
     for (const auto& name : symbols().segment_order) {
       const auto& symbol = symbols().segments.at(name);
       m_context.file = symbol.file;
+      const auto errors = m_context.diagnostics.error_count();
       check_expression(m_context, symbol.declaration->definition);
-      if (!symbol.in_cycle && !m_contradictions.may_be_true(symbol.declaration->definition)) {
+      symbols().segments.at(name).has_errors = m_context.diagnostics.error_count() != errors;
+      if (!symbol.in_cycle && !symbol.has_errors &&
+          !m_contradictions.may_be_true(symbol.declaration->definition)) {
         m_context.warning(symbol.declaration->definition,
                           "segment '" + symbol.declaration->name.text + "' can never match: its condition contradicts itself");
       }
@@ -199,8 +202,12 @@ private:
 
   void condition(const ast::Expr& e, const char* role, const ast::Expr* exit = nullptr)
   {
+    const auto errors = m_context.diagnostics.error_count();
     check_expression(m_context, e);
     mark_used(e, symbols());
+    if (m_context.diagnostics.error_count() != errors) {
+      return; // a wrong condition is not also reported as impossible
+    }
     if (!m_contradictions.may_be_true(e)) {
       m_context.warning(e, std::string(role) + " can never be true: it contradicts itself");
     } else if (exit && !m_contradictions.may_be_true(e, exit)) {
@@ -208,11 +215,13 @@ private:
     }
   }
 
-  void percent(const ast::Percent& p, const char* what)
+  bool percent(const ast::Percent& p, const char* what)
   {
     if (p.value < 0 || p.value > 100) {
       m_context.error(p, std::string(what) + " must be between 0% and 100%");
+      return false;
     }
+    return true;
   }
 
   void date(const ast::Date& d)
@@ -321,6 +330,20 @@ private:
     return found;
   }
 
+  void event_name(const ast::Name& event)
+  {
+    const auto lower = to_lower(event.text);
+    const auto& known = known_events();
+    if (std::find(known.begin(), known.end(), lower) != known.end()) {
+      return;
+    }
+    const std::vector<std::string> names(known.begin(), known.end());
+    if (const auto match = closest_match(lower, names)) {
+      m_context.warning(event, "'" + event.text + "' is not a built-in event (did you mean '" + *match +
+                                 "'?); a custom event of that name is fine if your shop sends it");
+    }
+  }
+
   void scenario(const ast::Scenario& s)
   {
     const auto* when = single<ast::WhenSetting>(s, "when");
@@ -343,6 +366,9 @@ private:
     }
     if (when) {
       condition(when->condition, "the entry condition");
+    }
+    if (on) {
+      event_name(on->event);
     }
     if (on && on->where) {
       condition(*on->where, "the 'where' condition");
@@ -379,8 +405,7 @@ private:
       }
     }
     if (holdout) {
-      percent(holdout->share, "a holdout");
-      if (holdout->share.value >= 100) {
+      if (percent(holdout->share, "a holdout") && holdout->share.value >= 100) {
         m_context.error(holdout->share, "a holdout of 100% would message no one");
       }
     }

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 namespace cvmd::dsl {
 
@@ -165,6 +166,9 @@ private:
     if (r.kind == ReferenceKind::attribute) {
       return static_cast<AttrId>(r.attribute);
     }
+    if (r.kind != ReferenceKind::profile) {
+      throw std::logic_error("compiler: '" + r.lower + "' is not an attribute (the checker should have said so)");
+    }
     const auto field = r.lower.substr(8);
     auto [it, fresh] = m_profile.try_emplace(field, static_cast<AttrId>(attributes().size() + m_program.profile_fields.size()));
     if (fresh) {
@@ -247,10 +251,25 @@ private:
     }
     const auto r = resolve(ref->text, m_symbols);
     if (const auto* other = boost::get<ast::Reference>(value)) {
-      Node node{NodeKind::compare_attrs};
+      const auto r2 = resolve(other->text, m_symbols);
+      const auto type = [](const ResolvedReference& x) {
+        return x.kind == ReferenceKind::attribute ? attributes()[x.attribute].type : ValueType::text;
+      };
+      const auto is_truth = [&](const ResolvedReference& x) {
+        return x.kind == ReferenceKind::user_segment || x.kind == ReferenceKind::builtin_segment ||
+               (x.kind == ReferenceKind::attribute && type(x) == ValueType::boolean);
+      };
+      if (is_truth(r) && is_truth(r2)) {
+        equivalence(r, r2, op == CompareOp::eq, out);
+        return;
+      }
+      // Profile fields take the other side's type; two profile fields compare as text.
+      auto kind = type(r) == ValueType::number || type(r2) == ValueType::number ? NodeKind::compare_attrs
+                                                                                : NodeKind::compare_text_attrs;
+      Node node{kind};
       node.op = op;
       node.attr = attribute_id(r);
-      node.attr2 = attribute_id(resolve(other->text, m_symbols));
+      node.attr2 = attribute_id(r2);
       out.push_back(node);
     } else if (const auto* n = boost::get<ast::Number>(value)) {
       Node node{NodeKind::compare_number};
@@ -278,6 +297,28 @@ private:
       if (!want) {
         close(out, at);
       }
+    }
+  }
+
+  // `a = b` over conditions: (a and b) or (not a and not b); `!=` is its negation.
+  void equivalence(const ResolvedReference& a, const ResolvedReference& b, bool equal, std::vector<Node>& out)
+  {
+    const auto negation = equal ? 0 : open(out, Node{NodeKind::negate});
+    const auto either = open(out, Node{NodeKind::any});
+    const auto both = open(out, Node{NodeKind::all});
+    truth(a, out);
+    truth(b, out);
+    close(out, both);
+    const auto neither = open(out, Node{NodeKind::all});
+    for (const auto* x : {&a, &b}) {
+      const auto at = open(out, Node{NodeKind::negate});
+      truth(*x, out);
+      close(out, at);
+    }
+    close(out, neither);
+    close(out, either);
+    if (!equal) {
+      close(out, negation);
     }
   }
 

@@ -109,6 +109,14 @@ ErrorHandler::end_of_previous_token(iterator it) const
   return it;
 }
 
+// `if once then`: say why a word that looks like a name is not accepted as one.
+bool
+ErrorHandler::names_keyword(const std::string& what, iterator token, bool crossed_line) const
+{
+  const bool wants_name = what.rfind("a ", 0) == 0 || what.rfind("an ", 0) == 0;
+  return wants_name && !crossed_line && is_reserved_word(to_lower(word_at(m_source.text(), offset(token))));
+}
+
 void
 ErrorHandler::report_expected(iterator where, const std::string& what)
 {
@@ -126,7 +134,8 @@ ErrorHandler::report_expected(iterator where, const std::string& what)
   // A leading '!' marks a complete message from a primitive parser (an unterminated string).
   std::string message = !what.empty() && what[0] == '!'
                           ? what.substr(1)
-                          : "expected " + what + ", found " + describe_token(m_source.text(), offset(token));
+                          : "expected " + what + ", found " + describe_token(m_source.text(), offset(token)) +
+                              (names_keyword(what, token, crossed_line) ? " (a keyword, not a name)" : "");
   m_diagnostics.report(m_source, offset(at), offset(at), Severity::error, std::move(message));
 }
 

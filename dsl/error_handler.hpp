@@ -49,6 +49,7 @@ public:
 
   iterator skip_blanks(iterator it) const;
   iterator end_of_previous_token(iterator it) const;
+  bool names_keyword(const std::string& what, iterator token, bool crossed_line) const;
   std::size_t offset(iterator it) const;
   const SourceFile& source() const { return m_source; }
 

@@ -48,6 +48,24 @@ to_string(CompareOp op)
   return "=";
 }
 
+std::string
+format_duration(std::int64_t seconds)
+{
+  struct Unit
+  {
+    std::int64_t seconds;
+    const char* name;
+  };
+  static const Unit units[] = {{604800, "week"}, {86400, "day"}, {3600, "hour"}, {60, "minute"}};
+  for (const auto& unit : units) {
+    if (seconds >= unit.seconds && seconds % unit.seconds == 0) {
+      const auto n = seconds / unit.seconds;
+      return std::to_string(n) + " " + unit.name + (n == 1 ? "" : "s");
+    }
+  }
+  return std::to_string(seconds) + " seconds";
+}
+
 const Scenario*
 Program::find_scenario(std::string_view id) const
 {
@@ -113,6 +131,10 @@ evaluate_at(const Condition& c, std::size_t i, const Program& program, const Fac
     return compare(facts.number(n.attr), n.op, n.number);
   case NodeKind::compare_attrs:
     return compare(facts.number(n.attr), n.op, facts.number(n.attr2));
+  case NodeKind::compare_text_attrs: {
+    const bool equal = facts.text(n.attr) == facts.text(n.attr2);
+    return n.op == CompareOp::eq ? equal : !equal;
+  }
   case NodeKind::compare_text: {
     const bool equal = facts.text(n.attr) == program.strings[n.text];
     return n.op == CompareOp::eq ? equal : !equal;
@@ -199,6 +221,7 @@ describe_at(const Condition& c, std::size_t i, const Program& program)
   case NodeKind::compare_number:
     return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + format_number(n.number);
   case NodeKind::compare_attrs:
+  case NodeKind::compare_text_attrs:
     return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + attribute_name(n.attr2, program);
   case NodeKind::compare_text:
     return attribute_name(n.attr, program) + " " + to_string(n.op) + " " + quote(program.strings[n.text]);
@@ -220,7 +243,7 @@ describe_at(const Condition& c, std::size_t i, const Program& program)
       out += " " + program.strings[n.text];
     }
     if (n.within_seconds) {
-      out += " within " + std::to_string(n.within_seconds) + "s";
+      out += " within " + format_duration(n.within_seconds);
     }
     return out;
   }

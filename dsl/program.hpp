@@ -20,6 +20,7 @@ enum class NodeKind : std::uint8_t {
   negate,          // one child follows
   compare_number,  // attr OP number
   compare_attrs,   // attr OP attr2 (numbers)
+  compare_text_attrs, // attr = / != attr2 (texts)
   compare_text,    // attr = / != text (strings[text])
   in_text,         // attr in strings[text .. text + count)
   in_number,       // attr in numbers[text .. text + count)
@@ -145,6 +146,9 @@ struct Program
 };
 
 bool evaluate(const Condition& condition, const Program& program, const Facts& facts);
+
+// "3 days", "2 weeks", "90 seconds": the largest unit that divides evenly.
+std::string format_duration(std::int64_t seconds);
 
 // A readable, canonical listing; the scenario version is a hash of it.
 std::string describe(const Condition& condition, const Program& program);

@@ -128,7 +128,10 @@ private:
         return unknown;
       }
       const auto r = resolve(ref->text, m_symbols);
-      if (r.kind == ReferenceKind::user_segment && !r.segment->in_cycle) {
+      if (r.kind == ReferenceKind::user_segment && (r.segment->in_cycle || r.segment->has_errors)) {
+        return unknown;
+      }
+      if (r.kind == ReferenceKind::user_segment) {
         auto& cached = m_segments[{r.segment, negated}];
         if (!cached) {
           cached = expr(r.segment->declaration->definition, negated, depth + 1);

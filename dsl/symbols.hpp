@@ -21,6 +21,7 @@ struct SegmentSymbol
   const ast::Segment* declaration = nullptr;
   bool used = false;
   bool in_cycle = false;
+  bool has_errors = false; // then it is not reasoned about, so no follow-up warnings
 };
 
 struct ScenarioSymbol

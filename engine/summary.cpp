@@ -4,24 +4,6 @@
 
 namespace cvmd {
 
-std::string
-format_duration(std::int64_t seconds)
-{
-  struct Unit
-  {
-    std::int64_t seconds;
-    const char* name;
-  };
-  static const Unit units[] = {{604800, "week"}, {86400, "day"}, {3600, "hour"}, {60, "minute"}};
-  for (const auto& unit : units) {
-    if (seconds >= unit.seconds && seconds % unit.seconds == 0) {
-      const auto n = seconds / unit.seconds;
-      return std::to_string(n) + " " + unit.name + (n == 1 ? "" : "s");
-    }
-  }
-  return std::to_string(seconds) + " seconds";
-}
-
 namespace {
 
 std::string
@@ -54,20 +36,20 @@ summarize(const dsl::Program& program)
       out += s.where.always() ? "\n" : " where " + dsl::describe(s.where, program) + "\n";
     }
     out += s.once ? "  at most once per customer\n"
-                  : "  again at the earliest " + format_duration(s.reenter_after_seconds) + " after entering\n";
+                  : "  again at the earliest " + dsl::format_duration(s.reenter_after_seconds) + " after entering\n";
     if (!s.exit.always()) {
       out += "  leaves as soon as " + dsl::describe(s.exit, program) + "\n";
     }
     if (s.goal) {
       out += std::string("  converts on ") + dsl::to_string(s.goal->kind) +
-             (s.goal->name.empty() ? "" : " " + s.goal->name) + " within " + format_duration(s.goal->within_seconds) +
+             (s.goal->name.empty() ? "" : " " + s.goal->name) + " within " + dsl::format_duration(s.goal->within_seconds) +
              "\n";
     }
     if (s.holdout_percent > 0) {
       out += "  holds out " + format_percent(s.holdout_percent) + " as a control group\n";
     }
     if (s.cap_count) {
-      out += "  sends at most " + std::to_string(*s.cap_count) + " per " + format_duration(s.cap_per_seconds) + "\n";
+      out += "  sends at most " + std::to_string(*s.cap_count) + " per " + dsl::format_duration(s.cap_per_seconds) + "\n";
     }
     if (s.quiet_from_minute) {
       char buffer[32];
@@ -84,19 +66,17 @@ summarize(const dsl::Program& program)
     int number = 0;
     for (const auto& step : s.steps) {
       out += "  " + std::to_string(++number) + ". ";
-      out += step.delay_seconds ? "after " + format_duration(step.delay_seconds) + ": " : std::string("right away: ");
+      out += step.delay_seconds ? "after " + dsl::format_duration(step.delay_seconds) : std::string("right away");
+      out += step.condition.always() ? ": " : ", if " + dsl::describe(step.condition, program) + ": ";
       if (step.kind == dsl::Step::Kind::send) {
         out += describe_send(step.send);
       } else {
         out += "split '" + step.split_name + "':";
         for (const auto& v : step.variants) {
-          out += " " + v.name + " " + format_percent(v.weight) + " " + (v.send ? describe_send(*v.send) : "control") +
+          out += " " + v.name + " " + format_percent(v.weight) + " " + (v.send ? describe_send(*v.send) : "(no message)") +
                  ";";
         }
         out.pop_back();
-      }
-      if (!step.condition.always()) {
-        out += " if " + dsl::describe(step.condition, program);
       }
       out += "\n";
     }

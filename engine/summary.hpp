@@ -9,7 +9,6 @@
 
 namespace cvmd {
 
-std::string format_duration(std::int64_t seconds);
 std::string summarize(const dsl::Program& program);
 
 } // namespace cvmd

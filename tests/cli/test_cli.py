@@ -91,6 +91,7 @@ class CheckCommand(unittest.TestCase):
         r = run("check", "--summary", str(self.dir / "scenarios"))
         self.assertIn("enters when lifecycle = \"lapsing\" becomes true", r.stdout)
         self.assertIn("1. after 1 day: send email 'hello'", r.stdout)
+        self.assertIn("version ", r.stdout)
 
     def test_help_everywhere(self):
         for args in (["--help"], ["check", "--help"], ["demo", "--help"]):

@@ -240,3 +240,20 @@ TEST_SUITE("compiler")
     CHECK(a.scenarios.at(0).version != b.scenarios.at(0).version);
   }
 }
+
+TEST_SUITE("compiler")
+{
+  TEST_CASE("two text attributes compare as text and two conditions as truth values")
+  {
+    const auto p = compile("segment home = country = profile.home_country\nsegment big = aov > 50\n"
+                           "segment same = vip = big\nsegment differ = lapsing != vip\n"
+                           "rule r: if home and same and differ then send reminder\n");
+    CHECK(dsl::evaluate(segment(p, "home"), p, Customer(p).set("country", "DE").set("profile.home_country", "DE")));
+    CHECK_FALSE(dsl::evaluate(segment(p, "home"), p, Customer(p).set("country", "DE").set("profile.home_country", "AT")));
+    CHECK(dsl::evaluate(segment(p, "same"), p, Customer(p).set("aov", 10.0)));              // neither
+    CHECK(dsl::evaluate(segment(p, "same"), p, Customer(p).set("aov", 60.0).flag("vip"))); // both
+    CHECK_FALSE(dsl::evaluate(segment(p, "same"), p, Customer(p).set("aov", 60.0)));
+    CHECK(dsl::evaluate(segment(p, "differ"), p, Customer(p).set("lifecycle", "lapsing")));
+    CHECK_FALSE(dsl::evaluate(segment(p, "differ"), p, Customer(p).set("lifecycle", "lapsing").flag("vip")));
+  }
+}

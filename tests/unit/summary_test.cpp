@@ -11,10 +11,10 @@ TEST_SUITE("engine")
 {
   TEST_CASE("durations read like people write them")
   {
-    CHECK(cvmd::format_duration(3 * 86400) == "3 days");
-    CHECK(cvmd::format_duration(14 * 86400) == "2 weeks");
-    CHECK(cvmd::format_duration(3600) == "1 hour");
-    CHECK(cvmd::format_duration(90) == "90 seconds");
+    CHECK(cvmd::dsl::format_duration(3 * 86400) == "3 days");
+    CHECK(cvmd::dsl::format_duration(14 * 86400) == "2 weeks");
+    CHECK(cvmd::dsl::format_duration(3600) == "1 hour");
+    CHECK(cvmd::dsl::format_duration(90) == "90 seconds");
   }
 
   TEST_CASE("the summary tells entry, exit, goal and every step")
@@ -29,7 +29,7 @@ TEST_SUITE("engine")
     CHECK(text.find("leaves as soon as orders >= 2") != std::string::npos);
     CHECK(text.find("converts on ordered within 2 weeks") != std::string::npos);
     CHECK(text.find("1. right away: send email 'welcome'") != std::string::npos);
-    CHECK(text.find("2. after 3 days: send email 'tips' if not opened welcome") != std::string::npos);
+    CHECK(text.find("2. after 3 days, if not opened welcome: send email 'tips'") != std::string::npos);
   }
 
   TEST_CASE("a configuration with an unknown key is refused with its place")
