@@ -14,9 +14,6 @@ struct declaration_class;
 using declaration_type = x3::rule<declaration_class, ast::Declaration>;
 BOOST_SPIRIT_DECLARE(declaration_type)
 
-// True when the text at `it` starts a top-level declaration: where recovery resumes.
-bool starts_declaration(std::string::const_iterator it, std::string::const_iterator end);
-
 } // namespace cvmd::dsl::parser
 
 namespace cvmd::dsl {

@@ -1,6 +1,7 @@
 #include "keywords.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace cvmd::dsl {
 
@@ -22,6 +23,17 @@ is_reserved_word(std::string_view lower_case_word)
 {
   const auto& words = reserved_words();
   return std::find(words.begin(), words.end(), lower_case_word) != words.end();
+}
+
+bool
+starts_declaration(std::string_view text)
+{
+  std::size_t end = 0;
+  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+    ++end;
+  }
+  const auto word = to_lower(text.substr(0, end));
+  return word == "segment" || word == "rule" || word == "scenario";
 }
 
 std::string

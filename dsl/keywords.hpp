@@ -13,4 +13,8 @@ const std::vector<std::string_view>& reserved_words();
 
 std::string to_lower(std::string_view text);
 
+// True when `text` starts with `segment`, `rule` or `scenario` as a whole word: where the
+// parser resumes after a syntax error.
+bool starts_declaration(std::string_view text);
+
 } // namespace cvmd::dsl

@@ -38,7 +38,7 @@ next_declaration(parser::iterator_type it, parser::iterator_type end)
     while (word != end && (*word == ' ' || *word == '\t' || *word == '\r')) {
       ++word;
     }
-    if (parser::starts_declaration(word, end)) {
+    if (starts_declaration(std::string_view(word, end))) {
       return word;
     }
   }
@@ -48,7 +48,7 @@ next_declaration(parser::iterator_type it, parser::iterator_type end)
 void
 remember_broken_name(parser::iterator_type it, parser::iterator_type end, std::vector<std::string>& names)
 {
-  if (!parser::starts_declaration(it, end)) {
+  if (!starts_declaration(std::string_view(it, end))) {
     return;
   }
   while (it != end && std::isalpha(static_cast<unsigned char>(*it))) {
