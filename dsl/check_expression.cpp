@@ -105,7 +105,7 @@ private:
       t.describe = "true/false";
     } else {
       const auto& ref = boost::get<ast::Reference>(operand);
-      const auto r = resolve(ref.text, m_context.symbols);
+      const auto& r = resolve(ref, m_context.symbols);
       switch (r.kind) {
       case ReferenceKind::unknown:
         report_unknown(ref);

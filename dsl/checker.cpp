@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <unordered_map>
 
 namespace cvmd::dsl {
 
@@ -43,7 +44,7 @@ public:
       check_expression(m_context, symbol.declaration->definition);
       symbols().segments.at(name).has_errors = m_context.diagnostics.error_count() != errors;
       if (!symbol.in_cycle && !symbol.has_errors &&
-          !m_contradictions.may_be_true(symbol.declaration->definition)) {
+          m_contradictions.judge(symbol.declaration->definition) == ContradictionFinder::Verdict::never) {
         m_context.warning(symbol.declaration->definition,
                           "segment '" + symbol.declaration->name.text + "' can never match: its condition contradicts itself");
       }
@@ -118,13 +119,11 @@ private:
     if (!check_declared_name(name, scenario ? "scenario" : "rule")) {
       return;
     }
-    const auto lower = to_lower(name.text);
-    for (const auto& other : symbols().scenarios) {
-      const auto& other_name = other.scenario ? other.scenario->name : other.rule->name;
-      if (to_lower(other_name.text) == lower) {
-        duplicate(name, scenario ? "scenario" : "rule", *other.file, other_name);
-        return;
-      }
+    const auto [it, fresh] = m_scenario_index.try_emplace(to_lower(name.text), symbols().scenarios.size());
+    if (!fresh) {
+      const auto& other = symbols().scenarios[it->second];
+      duplicate(name, scenario ? "scenario" : "rule", *other.file, other.scenario ? other.scenario->name : other.rule->name);
+      return;
     }
     symbols().scenarios.push_back(ScenarioSymbol{m_context.file, scenario, rule});
   }
@@ -208,9 +207,10 @@ private:
     if (m_context.diagnostics.error_count() != errors) {
       return; // a wrong condition is not also reported as impossible
     }
-    if (!m_contradictions.may_be_true(e)) {
+    const auto verdict = m_contradictions.judge(e, exit);
+    if (verdict == ContradictionFinder::Verdict::never) {
       m_context.warning(e, std::string(role) + " can never be true: it contradicts itself");
-    } else if (exit && !m_contradictions.may_be_true(e, exit)) {
+    } else if (verdict == ContradictionFinder::Verdict::never_unless_false) {
       m_context.warning(e, std::string(role) + " can never be true while the scenario runs: 'exit when' ends the chain first");
     }
   }
@@ -277,7 +277,7 @@ private:
     std::set<std::string> names;
     double total = 0;
     for (const auto& v : s.variants) {
-      if (is_reserved_word(to_lower(v.name.text))) {
+      if (is_reserved_word(v.name.text)) {
         m_context.error(v.name, "'" + v.name.text + "' is a keyword and cannot name a variant");
       } else if (!names.insert(to_lower(v.name.text)).second) {
         m_context.error(v.name, "variant '" + v.name.text + "' appears twice in this split");
@@ -468,6 +468,7 @@ private:
 
   CheckerContext m_context;
   ContradictionFinder m_contradictions;
+  std::unordered_map<std::string, std::size_t> m_scenario_index; // lower-case name -> symbols().scenarios
 };
 
 } // namespace

@@ -3,8 +3,6 @@
 #include "checker.hpp"
 #include "keywords.hpp"
 
-#include <xxhash.h>
-
 #include <cstdio>
 #include <map>
 #include <stdexcept>
@@ -221,7 +219,7 @@ private:
     const auto* subject = boost::get<ast::Reference>(&c.subject);
     if (!c.tail) {
       if (subject) {
-        truth(resolve(subject->text, m_symbols), out);
+        truth(resolve(*subject, m_symbols), out);
       } else {
         const auto* b = boost::get<ast::Boolean>(&c.subject);
         constant(b && to_lower(b->text) == "true", out);
@@ -249,9 +247,9 @@ private:
       value = &left;
       op = mirrored(op);
     }
-    const auto r = resolve(ref->text, m_symbols);
+    const auto& r = resolve(*ref, m_symbols);
     if (const auto* other = boost::get<ast::Reference>(value)) {
-      const auto r2 = resolve(other->text, m_symbols);
+      const auto& r2 = resolve(*other, m_symbols);
       const auto type = [](const ResolvedReference& x) {
         return x.kind == ReferenceKind::attribute ? attributes()[x.attribute].type : ValueType::text;
       };
@@ -324,7 +322,7 @@ private:
 
   void in(const ast::Reference& subject, const ast::InTail& tail, std::vector<Node>& out)
   {
-    const auto r = resolve(subject.text, m_symbols);
+    const auto& r = resolve(subject, m_symbols);
     std::size_t at = tail.negated ? open(out, Node{NodeKind::negate}) : 0;
     Node node{NodeKind::in_text};
     node.attr = attribute_id(r);
@@ -385,16 +383,6 @@ compile_action(Compiler& compiler, const ast::Action& action)
     step.variants.push_back(std::move(variant));
   }
   return step;
-}
-
-std::string
-version_of(const Scenario& scenario, const Program& program)
-{
-  const auto text = canonical_text(scenario, program);
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx",
-                static_cast<unsigned long long>(XXH64(text.data(), text.size(), 0)));
-  return buffer;
 }
 
 void
@@ -503,7 +491,7 @@ compile(const Symbols& symbols)
         }
       }
     }
-    out.version = version_of(out, program);
+    out.version = scenario_version(out, program);
     program.scenarios.push_back(std::move(out));
   }
   return program;

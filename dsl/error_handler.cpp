@@ -114,7 +114,7 @@ bool
 ErrorHandler::names_keyword(const std::string& what, iterator token, bool crossed_line) const
 {
   const bool wants_name = what.rfind("a ", 0) == 0 || what.rfind("an ", 0) == 0;
-  return wants_name && !crossed_line && is_reserved_word(to_lower(word_at(m_source.text(), offset(token))));
+  return wants_name && !crossed_line && is_reserved_word(word_at(m_source.text(), offset(token)));
 }
 
 void
@@ -128,7 +128,7 @@ ErrorHandler::report_expected(iterator where, const std::string& what)
   const bool crossed_line = std::string(previous, token).find('\n') != std::string::npos;
   // A keyword on the next line starts the next construct; a name there is the culprit.
   if (crossed_line && (token == m_source.text().end() || !is_word_char(*token) ||
-                       is_reserved_word(to_lower(word_at(m_source.text(), offset(token)))))) {
+                       is_reserved_word(word_at(m_source.text(), offset(token))))) {
     at = previous;
   }
   // A leading '!' marks a complete message from a primitive parser (an unterminated string).

@@ -119,7 +119,7 @@ struct identifier_parser : x3::parser<identifier_parser>
       return false;
     }
     std::string word(first, end);
-    if (!allow_reserved && is_reserved_word(to_lower(word))) {
+    if (!allow_reserved && is_reserved_word(word)) {
       return false;
     }
     x3::traits::move_to(word, attr);
@@ -407,7 +407,10 @@ inline const auto condition_def = operand >> -(compare_tail | between_tail | in_
 inline const auto event_predicate_def = lexeme[no_case[event_word] >> word_end] >> -(ref_name >> !kw("from")) >>
                                         -(kw("within") > duration);
 inline const auto negation_def = kw("not") > primary;
-inline const auto primary_def = (lit('(') > expr > lit(')')) | negation | event_predicate | condition;
+// The plain condition comes first: it is the common case, it fails at once on `(`, `not`
+// and event words (all reserved), and trying it first spares the heap-allocated
+// forward_ast attributes of the other alternatives.
+inline const auto primary_def = condition | event_predicate | negation | (lit('(') > expr > lit(')'));
 inline const auto conjunction_def = primary % (kw("and") > condition_start);
 inline const auto expr_def = conjunction % (kw("or") > condition_start);
 

@@ -19,10 +19,25 @@ reserved_words()
 }
 
 bool
-is_reserved_word(std::string_view lower_case_word)
+is_reserved_word(std::string_view word)
 {
+  if (word.size() < 2 || word.size() > 12) {
+    return false; // the shortest keyword is `if`, the longest `unsubscribed`
+  }
+  const auto same = [&](std::string_view keyword) {
+    if (keyword.size() != word.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      const char c = word[i] >= 'A' && word[i] <= 'Z' ? static_cast<char>(word[i] + ('a' - 'A')) : word[i];
+      if (c != keyword[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
   const auto& words = reserved_words();
-  return std::find(words.begin(), words.end(), lower_case_word) != words.end();
+  return std::any_of(words.begin(), words.end(), same);
 }
 
 bool

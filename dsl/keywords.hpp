@@ -8,7 +8,7 @@
 
 namespace cvmd::dsl {
 
-bool is_reserved_word(std::string_view lower_case_word);
+bool is_reserved_word(std::string_view word); // any case
 const std::vector<std::string_view>& reserved_words();
 
 std::string to_lower(std::string_view text);

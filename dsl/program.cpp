@@ -3,7 +3,10 @@
 #include "catalogue.hpp"
 
 #include <cmath>
+#include <xxhash.h>
+
 #include <charconv>
+#include <type_traits>
 #include <cstdio>
 
 namespace cvmd::dsl {
@@ -251,7 +254,137 @@ describe_at(const Condition& c, std::size_t i, const Program& program)
   return "?";
 }
 
+// Feeds the version hash; every field goes in with its size so that adjacent values
+// cannot run into each other.
+class VersionHash
+{
+public:
+  VersionHash() { XXH64_reset(m_state, 0); }
+  ~VersionHash() { XXH64_freeState(m_state); }
+  VersionHash(const VersionHash&) = delete;
+  VersionHash& operator=(const VersionHash&) = delete;
+
+  template<typename T>
+  void value(const T& v)
+  {
+    static_assert(std::is_trivially_copyable_v<T>);
+    XXH64_update(m_state, &v, sizeof v);
+  }
+  void text(std::string_view s)
+  {
+    value(s.size());
+    XXH64_update(m_state, s.data(), s.size());
+  }
+  void condition(const Condition& c, const Program& program)
+  {
+    value(c.nodes.size());
+    for (const auto& n : c.nodes) {
+      value(n.kind);
+      value(n.op);
+      value(n.event);
+      value(n.size);
+      value(n.count);
+      value(n.number);
+      value(n.within_seconds);
+      switch (n.kind) {
+      case NodeKind::compare_number:
+      case NodeKind::flag:
+        text(attribute_name(n.attr, program));
+        break;
+      case NodeKind::compare_attrs:
+      case NodeKind::compare_text_attrs:
+        text(attribute_name(n.attr, program));
+        text(attribute_name(n.attr2, program));
+        break;
+      case NodeKind::compare_text:
+        text(attribute_name(n.attr, program));
+        text(program.strings[n.text]);
+        break;
+      case NodeKind::in_text:
+        text(attribute_name(n.attr, program));
+        for (std::uint32_t k = 0; k < n.count; ++k) {
+          text(program.strings[n.text + k]);
+        }
+        break;
+      case NodeKind::in_number:
+        text(attribute_name(n.attr, program));
+        for (std::uint32_t k = 0; k < n.count; ++k) {
+          value(program.numbers[n.text + k]);
+        }
+        break;
+      case NodeKind::event:
+        if (n.count) {
+          text(program.strings[n.text]);
+        }
+        break;
+      default:
+        break;
+      }
+    }
+  }
+  void send(const SendAction& s)
+  {
+    text(s.channel);
+    text(s.template_name);
+  }
+  std::string hex()
+  {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(XXH64_digest(m_state)));
+    return buffer;
+  }
+
+private:
+  XXH64_state_t* m_state = XXH64_createState();
+};
+
 } // namespace
+
+std::string
+scenario_version(const Scenario& s, const Program& program)
+{
+  VersionHash h;
+  h.text(s.id);
+  h.value(s.entry);
+  h.condition(s.when, program);
+  h.text(s.on_event);
+  h.condition(s.where, program);
+  h.value(s.once);
+  h.value(s.reenter_after_seconds);
+  h.condition(s.exit, program);
+  h.value(s.goal.has_value());
+  if (s.goal) {
+    h.value(s.goal->kind);
+    h.text(s.goal->name);
+    h.value(s.goal->within_seconds);
+  }
+  h.value(s.priority);
+  h.value(s.cap_count.value_or(-1));
+  h.value(s.cap_per_seconds);
+  h.value(s.quiet_from_minute.value_or(-1));
+  h.value(s.quiet_to_minute.value_or(-1));
+  h.value(s.holdout_percent);
+  h.text(s.active_from.value_or(""));
+  h.text(s.active_to.value_or(""));
+  h.value(s.steps.size());
+  for (const auto& step : s.steps) {
+    h.value(step.kind);
+    h.condition(step.condition, program);
+    h.value(step.delay_seconds);
+    h.send(step.send);
+    h.text(step.split_name);
+    h.value(step.variants.size());
+    for (const auto& v : step.variants) {
+      h.text(v.name);
+      h.value(v.weight);
+      h.value(v.send.has_value());
+      if (v.send) {
+        h.send(*v.send);
+      }
+    }
+  }
+  return h.hex();
+}
 
 bool
 evaluate(const Condition& condition, const Program& program, const Facts& facts)

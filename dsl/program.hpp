@@ -150,8 +150,13 @@ bool evaluate(const Condition& condition, const Program& program, const Facts& f
 // "3 days", "2 weeks", "90 seconds": the largest unit that divides evenly.
 std::string format_duration(std::int64_t seconds);
 
-// A readable, canonical listing; the scenario version is a hash of it.
+// A readable listing of what the scenario does.
 std::string describe(const Condition& condition, const Program& program);
 std::string canonical_text(const Scenario& scenario, const Program& program);
+
+// 16 hex digits of XXH64 over the compiled content: what the scenario does, by names and
+// values, never by table positions that depend on other scenarios. Layout, comments, the
+// title and template wording do not count.
+std::string scenario_version(const Scenario& scenario, const Program& program);
 
 } // namespace cvmd::dsl

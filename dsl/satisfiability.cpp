@@ -7,20 +7,34 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
+#include <vector>
 
 namespace cvmd::dsl {
 
 namespace {
 
+// One constraint on one attribute. Trivially copyable: normal forms are copied a lot.
 struct Atom
 {
   enum class Kind { number, text, boolean } kind = Kind::number;
-  std::string_view attribute; // interned by the Converter or static
-  std::string op; // number: = != < <= > >=; text: in / not in; boolean: =
+  std::string_view attribute; // the resolver's lower-case name or the catalogue's
+  std::string_view op;        // number: = != < <= > >=; text: in / not in
   double number = 0;
-  std::vector<std::string_view> texts; // point into the syntax tree or the catalogue
+  std::string_view text;                          // a single text value, or
+  const std::vector<ast::Operand>* list = nullptr; // the texts of an `in (...)` list
   bool flag = true;
+
+  template<typename F>
+  void for_each_text(F f) const
+  {
+    if (!list) {
+      f(text);
+      return;
+    }
+    for (const auto& v : *list) {
+      f(std::string_view(boost::get<ast::String>(v).value));
+    }
+  }
 };
 
 using Conjunction = std::vector<Atom>;
@@ -55,8 +69,8 @@ sum(Dnf a, const Dnf& b)
   return a.size() > max_terms ? unknown : a;
 }
 
-std::string
-negate_op(const std::string& op)
+std::string_view
+negate_op(std::string_view op)
 {
   if (op == "=") return "!=";
   if (op == "!=") return "=";
@@ -127,7 +141,7 @@ private:
       if (!ref) {
         return unknown;
       }
-      const auto r = resolve(ref->text, m_symbols);
+      const auto& r = resolve(*ref, m_symbols);
       if (r.kind == ReferenceKind::user_segment && (r.segment->in_cycle || r.segment->has_errors)) {
         return unknown;
       }
@@ -143,7 +157,7 @@ private:
         a.kind = Atom::Kind::text;
         a.attribute = r.builtin->attribute;
         a.op = negated ? "not in" : "in";
-        a.texts = {r.builtin->value};
+        a.text = r.builtin->value;
         return single(std::move(a));
       }
       if (r.kind == ReferenceKind::attribute && attributes()[r.attribute].type == ValueType::boolean) {
@@ -160,7 +174,7 @@ private:
     if (!subject) {
       return unknown;
     }
-    const std::string_view attribute = *m_names.insert(to_lower(subject->text)).first;
+    const std::string_view attribute = resolve(*subject, m_symbols).lower;
     if (const auto* cmp = boost::get<ast::CompareTail>(&*c.tail)) {
       if (const auto* n = boost::get<ast::Number>(&cmp->rhs)) {
         Atom a;
@@ -174,7 +188,7 @@ private:
         a.kind = Atom::Kind::text;
         a.attribute = attribute;
         a.op = ((cmp->op == "=") != negated) ? "in" : "not in";
-        a.texts = {std::string_view(s->value)};
+        a.text = s->value;
         return single(std::move(a));
       }
       if (const auto* b = boost::get<ast::Boolean>(&cmp->rhs); b && (cmp->op == "=" || cmp->op == "!=")) {
@@ -212,18 +226,16 @@ private:
     a.attribute = attribute;
     a.op = (in.negated != negated) ? "not in" : "in";
     for (const auto& v : in.values) {
-      const auto* s = boost::get<ast::String>(&v);
-      if (!s) {
+      if (!boost::get<ast::String>(&v)) {
         return unknown;
       }
-      a.texts.push_back(s->value);
     }
+    a.list = &in.values;
     return single(std::move(a));
   }
 
   const Symbols& m_symbols;
   std::map<std::pair<const SegmentSymbol*, bool>, std::optional<Dnf>> m_segments;
-  std::set<std::string> m_names; // lower-case attribute names the atoms point to
 };
 
 struct Range
@@ -232,7 +244,7 @@ struct Range
   double high = std::numeric_limits<double>::infinity();
   bool low_open = false;
   bool high_open = false;
-  std::set<double> excluded;
+  std::vector<double> excluded;
 
   void at_least(double v, bool open)
   {
@@ -253,48 +265,78 @@ struct Range
     if (low < high) {
       return true;
     }
-    return low == high && !low_open && !high_open && !excluded.count(low);
+    return low == high && !low_open && !high_open &&
+           std::find(excluded.begin(), excluded.end(), low) == excluded.end();
   }
 };
 
+// Values a text attribute may still take; unrestricted until an `=` or `in` (or the
+// attribute's own list of choices) says otherwise.
 struct TextSet
 {
   bool restricted = false;
-  std::set<std::string_view> allowed;
-  std::set<std::string_view> excluded;
+  std::vector<std::string_view> allowed;
+  std::vector<std::string_view> excluded;
 
-  void only(const std::set<std::string_view>& values)
+  void only(const Atom& atom)
+  {
+    std::vector<std::string_view> values;
+    atom.for_each_text([&](std::string_view v) { values.push_back(v); });
+    only(values);
+  }
+  void only(const std::vector<std::string_view>& values)
   {
     if (!restricted) {
       allowed = values;
       restricted = true;
       return;
     }
-    std::set<std::string_view> both;
-    std::set_intersection(allowed.begin(), allowed.end(), values.begin(), values.end(),
-                          std::inserter(both, both.begin()));
-    allowed = std::move(both);
+    std::erase_if(allowed, [&](std::string_view v) { return std::find(values.begin(), values.end(), v) == values.end(); });
   }
   bool possible() const
   {
     if (!restricted) {
       return true;
     }
-    return std::any_of(allowed.begin(), allowed.end(), [&](const auto& v) { return !excluded.count(v); });
+    return std::any_of(allowed.begin(), allowed.end(), [&](std::string_view v) {
+      return std::find(excluded.begin(), excluded.end(), v) == excluded.end();
+    });
   }
 };
+
+struct Flags
+{
+  bool can_be_true = true;
+  bool can_be_false = true;
+  bool possible() const { return can_be_true || can_be_false; }
+};
+
+// Conjunctions are short: a linear search beats a map.
+template<typename State>
+State&
+state_of(std::vector<std::pair<std::string_view, State>>& states, std::string_view attribute, bool& fresh)
+{
+  for (auto& [name, state] : states) {
+    if (name == attribute) {
+      fresh = false;
+      return state;
+    }
+  }
+  fresh = true;
+  return states.emplace_back(attribute, State{}).second;
+}
 
 bool
 possible(const Conjunction& c)
 {
-  std::map<std::string_view, Range> numbers;
-  std::map<std::string_view, TextSet> texts;
-  std::map<std::string_view, std::set<bool>> flags;
+  std::vector<std::pair<std::string_view, Range>> numbers;
+  std::vector<std::pair<std::string_view, TextSet>> texts;
+  std::vector<std::pair<std::string_view, Flags>> flags;
   for (const auto& a : c) {
+    bool fresh = false;
     switch (a.kind) {
     case Atom::Kind::number: {
-      auto [it, fresh] = numbers.try_emplace(a.attribute);
-      auto& range = it->second;
+      auto& range = state_of(numbers, a.attribute, fresh);
       if (fresh) {
         if (auto index = find_attribute(a.attribute)) {
           const auto& info = attributes()[*index];
@@ -306,7 +348,7 @@ possible(const Conjunction& c)
         range.at_least(a.number, false);
         range.at_most(a.number, false);
       } else if (a.op == "!=") {
-        range.excluded.insert(a.number);
+        range.excluded.push_back(a.number);
       } else if (a.op == "<") {
         range.at_most(a.number, true);
       } else if (a.op == "<=") {
@@ -319,31 +361,30 @@ possible(const Conjunction& c)
       break;
     }
     case Atom::Kind::text: {
-      auto [it, fresh] = texts.try_emplace(a.attribute);
+      auto& set = state_of(texts, a.attribute, fresh);
       if (fresh) {
         if (auto index = find_attribute(a.attribute); index && !attributes()[*index].choices.empty()) {
-          std::set<std::string_view> universe;
-          for (auto choice : attributes()[*index].choices) {
-            universe.emplace(choice);
-          }
-          it->second.only(universe);
+          const auto& choices = attributes()[*index].choices;
+          set.only(std::vector<std::string_view>(choices.begin(), choices.end()));
         }
       }
       if (a.op == "in") {
-        it->second.only(std::set<std::string_view>(a.texts.begin(), a.texts.end()));
+        set.only(a);
       } else {
-        it->second.excluded.insert(a.texts.begin(), a.texts.end());
+        a.for_each_text([&](std::string_view v) { set.excluded.push_back(v); });
       }
       break;
     }
-    case Atom::Kind::boolean:
-      flags[a.attribute].insert(a.flag);
+    case Atom::Kind::boolean: {
+      auto& f = state_of(flags, a.attribute, fresh);
+      (a.flag ? f.can_be_false : f.can_be_true) = false;
       break;
+    }
     }
   }
   return std::all_of(numbers.begin(), numbers.end(), [](const auto& e) { return e.second.possible(); }) &&
          std::all_of(texts.begin(), texts.end(), [](const auto& e) { return e.second.possible(); }) &&
-         std::all_of(flags.begin(), flags.end(), [](const auto& e) { return e.second.size() < 2; });
+         std::all_of(flags.begin(), flags.end(), [](const auto& e) { return e.second.possible(); });
 }
 
 } // namespace
@@ -358,14 +399,22 @@ ContradictionFinder::ContradictionFinder(const Symbols& symbols) : m_impl(std::m
 
 ContradictionFinder::~ContradictionFinder() = default;
 
-bool
-ContradictionFinder::may_be_true(const ast::Expr& expr, const ast::Expr* also_false)
+ContradictionFinder::Verdict
+ContradictionFinder::judge(const ast::Expr& expr, const ast::Expr* also_false)
 {
-  auto dnf = m_impl->converter.expr(expr, false, 0);
-  if (also_false) {
-    dnf = product(dnf, m_impl->converter.expr(*also_false, true, 0));
+  const auto dnf = m_impl->converter.expr(expr, false, 0);
+  if (std::none_of(dnf.begin(), dnf.end(), possible)) {
+    return Verdict::never;
   }
-  return std::any_of(dnf.begin(), dnf.end(), possible);
+  if (!also_false) {
+    return Verdict::possible;
+  }
+  const auto negated = m_impl->converter.expr(*also_false, true, 0);
+  if (negated.size() == 1 && negated.front().empty()) {
+    return Verdict::possible; // nothing known about the other condition
+  }
+  const auto both = product(dnf, negated);
+  return std::any_of(both.begin(), both.end(), possible) ? Verdict::possible : Verdict::never_unless_false;
 }
 
 } // namespace cvmd::dsl

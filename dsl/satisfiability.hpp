@@ -18,8 +18,11 @@ public:
   ContradictionFinder(const ContradictionFinder&) = delete;
   ContradictionFinder& operator=(const ContradictionFinder&) = delete;
 
-  // False only when `expr` (and, if given, `not also_false`) can be shown never true.
-  bool may_be_true(const ast::Expr& expr, const ast::Expr* also_false = nullptr);
+  enum class Verdict { possible, never, never_unless_false };
+
+  // `never` when `expr` can be shown never true; `never_unless_false` when it can only be
+  // true while `also_false` (if given) is true too. Anything else is `possible`.
+  Verdict judge(const ast::Expr& expr, const ast::Expr* also_false = nullptr);
 
 private:
   struct Impl;

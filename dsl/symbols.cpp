@@ -24,4 +24,14 @@ resolve(const std::string& text, const Symbols& symbols)
   return r;
 }
 
+const ResolvedReference&
+resolve(const ast::Reference& reference, const Symbols& symbols)
+{
+  auto it = symbols.resolved.find(&reference);
+  if (it == symbols.resolved.end()) {
+    it = symbols.resolved.emplace(&reference, resolve(reference.text, symbols)).first;
+  }
+  return it->second;
+}
+
 } // namespace cvmd::dsl

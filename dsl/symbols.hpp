@@ -31,15 +31,6 @@ struct ScenarioSymbol
   const ast::Rule* rule = nullptr;
 };
 
-struct Symbols
-{
-  std::unordered_map<std::string, SegmentSymbol> segments; // by lower-case name
-  std::vector<std::string> segment_order;        // declaration order
-  std::vector<ScenarioSymbol> scenarios;         // declaration order, duplicates left out
-  const TemplateCatalog* templates = nullptr;
-  std::set<std::string> broken_names; // declarations with syntax errors
-};
-
 enum class ReferenceKind { unknown, user_segment, builtin_segment, attribute, profile };
 
 struct ResolvedReference
@@ -51,6 +42,19 @@ struct ResolvedReference
   std::size_t attribute = 0;
 };
 
+struct Symbols
+{
+  std::unordered_map<std::string, SegmentSymbol> segments; // by lower-case name
+  std::vector<std::string> segment_order;        // declaration order
+  std::vector<ScenarioSymbol> scenarios;         // declaration order, duplicates left out
+  const TemplateCatalog* templates = nullptr;
+  std::set<std::string> broken_names; // declarations with syntax errors
+  mutable std::unordered_map<const ast::Reference*, ResolvedReference> resolved;
+};
+
 ResolvedReference resolve(const std::string& text, const Symbols& symbols);
+// The same, remembered per node: the checker, the contradiction finder and the compiler
+// all ask about the same references.
+const ResolvedReference& resolve(const ast::Reference& reference, const Symbols& symbols);
 
 } // namespace cvmd::dsl
