@@ -82,6 +82,7 @@ parse_file(const SourceFile& source, Diagnostics& diagnostics)
     return parsed;
   }
 
+  parsed.positions.reserve(text.size() / 2); // about one node boundary every other byte
   parser::ErrorHandler handler(source, diagnostics, parsed.positions);
   const auto grammar = x3::with<parser::error_handler_tag>(std::ref(handler))[declaration()];
 
