@@ -36,8 +36,8 @@ const std::vector<AttributeInfo>&
 attributes()
 {
   static const std::vector<AttributeInfo> list = {
-    {"orders", ValueType::number, "number of orders", 0.0},
-    {"revenue", ValueType::number, "total money spent (monetary)", 0.0},
+    {"orders", ValueType::number, "number of orders", 0.0, {}, {}, true},
+    {"revenue", ValueType::number, "total money spent (monetary)", 0.0, {}, {}, true},
     {"aov", ValueType::number, "average order value: revenue / orders", 0.0},
     {"days_since_last_order", ValueType::number, "recency: days since the last order", 0.0},
     {"days_since_first_order", ValueType::number, "tenure: days since the first order", 0.0},

@@ -22,6 +22,7 @@ struct AttributeInfo
   std::optional<double> min = {};
   std::optional<double> max = {};
   std::vector<std::string_view> choices = {}; // for ValueType::choice
+  bool always_known = false; // numbers: 0 rather than unknown for customers without orders
 };
 
 // Index = the attribute's id in compiled programs (AttrId); stable within a release.

@@ -59,6 +59,8 @@ reference_candidates(const Symbols& symbols)
   return out;
 }
 
+constexpr std::size_t max_profile_fields = 10000;
+
 class ExpressionChecker
 {
 public:
@@ -113,6 +115,11 @@ private:
       case ReferenceKind::profile:
         t.kind = OperandType::Kind::any;
         t.describe = ref.text;
+        if (m_context.symbols.profile_fields.insert(r.lower).second &&
+            m_context.symbols.profile_fields.size() == max_profile_fields + 1) {
+          m_context.error(ref, "more than " + std::to_string(max_profile_fields) +
+                                 " different profile fields; use fewer custom fields");
+        }
         break;
       case ReferenceKind::user_segment:
       case ReferenceKind::builtin_segment:
@@ -151,7 +158,9 @@ private:
   {
     using K = OperandType::Kind;
     if (a.kind == K::any || b.kind == K::any) {
-      return !a.segment && !b.segment; // a profile field holds a value, not a condition
+      // A profile field holds a value, not a condition: compare it with true/false instead.
+      const auto condition = [](const OperandType& t) { return t.kind == K::boolean && !t.literal; };
+      return !condition(a) && !condition(b);
     }
     if (is_text(a.kind) && is_text(b.kind)) {
       return true;
@@ -227,7 +236,8 @@ private:
       return;
     }
     const bool ordering = t.op != "=" && t.op != "!=";
-    if (ordering && (is_text(subject.kind) || is_text(rhs.kind) || subject.kind == OperandType::Kind::boolean)) {
+    if (ordering && (is_text(subject.kind) || is_text(rhs.kind) || subject.kind == OperandType::Kind::boolean ||
+                     rhs.kind == OperandType::Kind::boolean)) {
       m_context.error(t, "'" + t.op + "' needs numbers; text and true/false compare only with = and !=");
       return;
     }
@@ -326,45 +336,25 @@ check_expression(CheckerContext& context, const ast::Expr& expr)
 namespace {
 
 void
-mark_primary(const ast::Primary& p, Symbols& symbols);
-
-void
-mark_expr(const ast::Expr& e, Symbols& symbols)
-{
-  for (const auto& c : e.terms) {
-    for (const auto& p : c.terms) {
-      mark_primary(p, symbols);
-    }
-  }
-}
-
-void
-mark_operand(const ast::Operand& o, Symbols& symbols)
-{
-  const auto* ref = boost::get<ast::Reference>(&o);
-  if (!ref) {
-    return;
-  }
-  auto it = symbols.segments.find(to_lower(ref->text));
-  if (it == symbols.segments.end() || it->second.used) {
-    return;
-  }
-  it->second.used = true;
-  mark_expr(it->second.declaration->definition, symbols);
-}
-
-void
-mark_primary(const ast::Primary& p, Symbols& symbols)
+collect_segment_references(const ast::Primary& p, std::vector<const ast::Reference*>& out)
 {
   if (const auto* e = boost::get<x3::forward_ast<ast::Expr>>(&p)) {
-    mark_expr(e->get(), symbols);
+    for (const auto& c : e->get().terms) {
+      for (const auto& q : c.terms) {
+        collect_segment_references(q, out);
+      }
+    }
   } else if (const auto* n = boost::get<x3::forward_ast<ast::Negation>>(&p)) {
-    mark_primary(n->get().operand, symbols);
+    collect_segment_references(n->get().operand, out);
   } else if (const auto* c = boost::get<ast::Condition>(&p)) {
-    mark_operand(c->subject, symbols);
+    if (const auto* r = boost::get<ast::Reference>(&c->subject)) {
+      out.push_back(r);
+    }
     if (c->tail) {
       if (const auto* cmp = boost::get<ast::CompareTail>(&*c->tail)) {
-        mark_operand(cmp->rhs, symbols);
+        if (const auto* r = boost::get<ast::Reference>(&cmp->rhs)) {
+          out.push_back(r);
+        }
       }
     }
   }
@@ -372,10 +362,34 @@ mark_primary(const ast::Primary& p, Symbols& symbols)
 
 } // namespace
 
+std::vector<const ast::Reference*>
+references_in(const ast::Expr& expr)
+{
+  std::vector<const ast::Reference*> out;
+  for (const auto& c : expr.terms) {
+    for (const auto& p : c.terms) {
+      collect_segment_references(p, out);
+    }
+  }
+  return out;
+}
+
 void
 mark_used(const ast::Expr& expr, Symbols& symbols)
 {
-  mark_expr(expr, symbols);
+  // A worklist, not recursion: a chain of segments may be as long as the file.
+  std::vector<const ast::Expr*> pending{&expr};
+  while (!pending.empty()) {
+    const auto* next = pending.back();
+    pending.pop_back();
+    for (const auto* ref : references_in(*next)) {
+      auto it = symbols.segments.find(to_lower(ref->text));
+      if (it != symbols.segments.end() && !it->second.used) {
+        it->second.used = true;
+        pending.push_back(&it->second.declaration->definition);
+      }
+    }
+  }
 }
 
 } // namespace cvmd::dsl

@@ -42,7 +42,8 @@ public:
       m_context.file = symbol.file;
       const auto errors = m_context.diagnostics.error_count();
       check_expression(m_context, symbol.declaration->definition);
-      symbols().segments.at(name).has_errors = m_context.diagnostics.error_count() != errors;
+      auto& checked = symbols().segments.at(name);
+      checked.has_errors = checked.too_deep || m_context.diagnostics.error_count() != errors;
       if (!symbol.in_cycle && !symbol.has_errors &&
           m_contradictions.judge(symbol.declaration->definition) == ContradictionFinder::Verdict::never) {
         m_context.warning(symbol.declaration->definition,
@@ -128,75 +129,99 @@ private:
     symbols().scenarios.push_back(ScenarioSymbol{m_context.file, scenario, rule});
   }
 
-  // Segment references form a graph; a cycle would make a segment its own definition.
+  // Segment references form a graph; a cycle would make a segment its own definition, and
+  // a very deep stack of segments would make evaluation recursion unbounded. Iterative,
+  // so that a long chain of segments cannot exhaust the stack here either.
+  static constexpr int max_segment_depth = 32;
+
   void find_cycles()
   {
-    std::map<std::string, int> state; // 1: on the path, 2: done
-    std::vector<std::string> path;
-    for (const auto& name : symbols().segment_order) {
-      visit(name, state, path);
-    }
-  }
-
-  void visit(const std::string& name, std::map<std::string, int>& state, std::vector<std::string>& path)
-  {
-    if (state[name] == 2) {
-      return;
-    }
-    state[name] = 1;
-    path.push_back(name);
-    auto& symbol = symbols().segments.at(name);
-    for (const auto* ref : references(symbol.declaration->definition)) {
-      const auto target = to_lower(ref->text);
-      if (!symbols().segments.count(target)) {
+    struct Frame
+    {
+      std::string name;
+      std::vector<const ast::Reference*> references;
+      std::size_t next = 0;
+      int height = 1;
+    };
+    std::unordered_map<std::string, int> state; // 1: on the path, 2: done
+    std::unordered_map<std::string, int> height;
+    for (const auto& root : symbols().segment_order) {
+      if (state[root] != 0) {
         continue;
       }
-      if (state[target] == 1) {
-        auto start = std::find(path.begin(), path.end(), target);
-        std::string chain;
-        for (auto it = start; it != path.end(); ++it) {
-          chain += *it + " -> ";
-          symbols().segments.at(*it).in_cycle = true;
+      std::vector<Frame> stack;
+      auto enter = [&](const std::string& name) {
+        state[name] = 1;
+        stack.push_back(Frame{name, references_in(symbols().segments.at(name).declaration->definition)});
+      };
+      enter(root);
+      while (!stack.empty()) {
+        const auto top = stack.size() - 1;
+        if (stack[top].next == stack[top].references.size()) {
+          finish(stack[top].name, stack[top].height);
+          state[stack[top].name] = 2;
+          height[stack[top].name] = stack[top].height;
+          const int finished_height = stack[top].height;
+          stack.pop_back();
+          if (!stack.empty()) {
+            stack.back().height = std::max(stack.back().height, finished_height + 1);
+          }
+          continue;
         }
-        chain += target;
-        const auto* saved = m_context.file;
-        m_context.file = symbol.file;
-        m_context.error(*ref, "segment cycle: " + chain + " (a segment cannot be defined through itself)");
-        m_context.file = saved;
-      } else {
-        visit(target, state, path);
+        const auto* ref = stack[top].references[stack[top].next++];
+        const auto target = to_lower(ref->text);
+        if (!symbols().segments.count(target)) {
+          continue;
+        }
+        if (state[target] == 1) {
+          report_cycle(stack[top].name, *ref, target, [&] {
+            std::vector<std::string> path;
+            for (const auto& frame : stack) {
+              path.push_back(frame.name);
+            }
+            return path;
+          }());
+        } else if (state[target] == 2) {
+          stack[top].height = std::max(stack[top].height, height[target] + 1);
+        } else {
+          enter(target);
+        }
       }
     }
-    path.pop_back();
-    state[name] = 2;
   }
 
-  static void collect_references(const ast::Primary& p, std::vector<const ast::Reference*>& out)
+  void finish(const std::string& name, int segment_height)
   {
-    if (const auto* e = boost::get<x3::forward_ast<ast::Expr>>(&p)) {
-      for (const auto& c : e->get().terms) {
-        for (const auto& q : c.terms) {
-          collect_references(q, out);
-        }
-      }
-    } else if (const auto* n = boost::get<x3::forward_ast<ast::Negation>>(&p)) {
-      collect_references(n->get().operand, out);
-    } else if (const auto* c = boost::get<ast::Condition>(&p)) {
-      if (const auto* r = boost::get<ast::Reference>(&c->subject)) {
-        out.push_back(r);
-      }
+    auto& symbol = symbols().segments.at(name);
+    if (segment_height <= max_segment_depth) {
+      return;
+    }
+    symbol.too_deep = true;
+    if (segment_height == max_segment_depth + 1) {
+      const auto* saved = m_context.file;
+      m_context.file = symbol.file;
+      m_context.error(symbol.declaration->name, "segment '" + symbol.declaration->name.text + "' tops a chain of " +
+                                                   std::to_string(segment_height) +
+                                                   " segments defined through each other; at most " +
+                                                   std::to_string(max_segment_depth) + " are allowed");
+      m_context.file = saved;
     }
   }
 
-  static std::vector<const ast::Reference*> references(const ast::Expr& e)
+  void report_cycle(const std::string& from, const ast::Reference& ref, const std::string& target,
+                    const std::vector<std::string>& path)
   {
-    std::vector<const ast::Reference*> out;
-    for (const auto& c : e.terms) {
-      for (const auto& p : c.terms) {
-        collect_references(p, out);
-      }
+    auto start = std::find(path.begin(), path.end(), target);
+    std::string chain;
+    for (auto it = start; it != path.end(); ++it) {
+      chain += *it + " -> ";
+      symbols().segments.at(*it).in_cycle = true;
     }
-    return out;
+    chain += target;
+    const auto* saved = m_context.file;
+    m_context.file = symbols().segments.at(from).file;
+    m_context.error(ref, "segment cycle: " + chain + " (a segment cannot be defined through itself)");
+    m_context.file = saved;
   }
 
   void condition(const ast::Expr& e, const char* role, const ast::Expr* exit = nullptr)

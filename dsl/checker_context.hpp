@@ -42,5 +42,7 @@ void check_event(CheckerContext& context, const ast::EventPredicate& event);
 void check_duration(CheckerContext& context, const ast::Duration& duration, const char* what);
 // Marks `expr`'s segments and those they use as used.
 void mark_used(const ast::Expr& expr, Symbols& symbols);
+// The references in a condition (both sides of comparisons), in order.
+std::vector<const ast::Reference*> references_in(const ast::Expr& expr);
 
 } // namespace cvmd::dsl

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace cvmd::dsl {
@@ -56,7 +57,12 @@ to_event(const std::string& kind)
 class Compiler
 {
 public:
-  Compiler(Program& program, const Symbols& symbols) : m_program(program), m_symbols(symbols) {}
+  Compiler(Program& program, const Symbols& symbols) : m_program(program), m_symbols(symbols)
+  {
+    for (std::size_t i = 0; i < symbols.segment_order.size(); ++i) {
+      m_segment_index.emplace(symbols.segment_order[i], i);
+    }
+  }
 
   Condition condition(const ast::Expr& e)
   {
@@ -179,9 +185,12 @@ private:
   void truth(const ResolvedReference& r, std::vector<Node>& out)
   {
     switch (r.kind) {
-    case ReferenceKind::user_segment:
-      expr(r.segment->declaration->definition, out);
+    case ReferenceKind::user_segment: {
+      Node node{NodeKind::segment};
+      node.text = static_cast<std::uint32_t>(m_segment_index.at(r.lower));
+      out.push_back(node);
       return;
+    }
     case ReferenceKind::builtin_segment: {
       Node node{NodeKind::compare_text};
       node.attr = static_cast<AttrId>(*find_attribute(r.builtin->attribute));
@@ -262,8 +271,10 @@ private:
         return;
       }
       // Profile fields take the other side's type; two profile fields compare as text.
-      auto kind = type(r) == ValueType::number || type(r2) == ValueType::number ? NodeKind::compare_attrs
-                                                                                : NodeKind::compare_text_attrs;
+      const bool ordering = op != CompareOp::eq && op != CompareOp::ne;
+      auto kind = ordering || type(r) == ValueType::number || type(r2) == ValueType::number
+                    ? NodeKind::compare_attrs
+                    : NodeKind::compare_text_attrs;
       Node node{kind};
       node.op = op;
       node.attr = attribute_id(r);
@@ -351,7 +362,24 @@ private:
   const Symbols& m_symbols;
   std::map<std::string, std::uint32_t> m_strings;
   std::map<std::string, AttrId> m_profile;
+  std::unordered_map<std::string, std::size_t> m_segment_index; // lower-case name -> Program::segments
 };
+
+// Segment versions in dependency order (the checker bounds the depth, so recursion is safe).
+void
+version_segment(Program& program, std::size_t index, std::vector<int>& state)
+{
+  if (state[index] == 2) {
+    return;
+  }
+  state[index] = 2;
+  for (const auto& node : program.segments[index].nodes) {
+    if (node.kind == NodeKind::segment) {
+      version_segment(program, node.text, state);
+    }
+  }
+  program.segment_versions[index] = condition_version(program.segments[index], program);
+}
 
 std::string
 format_date(const ast::Date& d)
@@ -439,6 +467,11 @@ compile(const Symbols& symbols)
   for (const auto& name : symbols.segment_order) {
     program.segment_names.push_back(name);
     program.segments.push_back(compiler.condition(symbols.segments.at(name).declaration->definition));
+  }
+  program.segment_versions.resize(program.segments.size());
+  std::vector<int> state(program.segments.size(), 0);
+  for (std::size_t i = 0; i < program.segments.size(); ++i) {
+    version_segment(program, i, state);
   }
 
   for (const auto& symbol : symbols.scenarios) {

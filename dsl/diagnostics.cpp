@@ -53,8 +53,7 @@ Diagnostics::report(const SourceFile& source,
                     Severity severity,
                     std::string message)
 {
-  m_items.push_back(make(source, begin, end, severity, std::move(message)));
-  return m_items.back();
+  return add(make(source, begin, end, severity, std::move(message)));
 }
 
 Diagnostic&
@@ -64,22 +63,16 @@ Diagnostics::report_file(const std::string& file, Severity severity, std::string
   d.severity = severity;
   d.file = file;
   d.message = std::move(message);
+  return add(std::move(d));
+}
+
+Diagnostic&
+Diagnostics::add(Diagnostic d)
+{
+  m_errors += d.severity == Severity::error ? 1 : 0;
+  m_warnings += d.severity == Severity::warning ? 1 : 0;
   m_items.push_back(std::move(d));
   return m_items.back();
-}
-
-std::size_t
-Diagnostics::error_count() const
-{
-  return static_cast<std::size_t>(std::count_if(
-    m_items.begin(), m_items.end(), [](const auto& d) { return d.severity == Severity::error; }));
-}
-
-std::size_t
-Diagnostics::warning_count() const
-{
-  return static_cast<std::size_t>(std::count_if(
-    m_items.begin(), m_items.end(), [](const auto& d) { return d.severity == Severity::warning; }));
 }
 
 void

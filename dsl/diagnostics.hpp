@@ -41,14 +41,18 @@ public:
                          std::string message);
 
   const std::vector<Diagnostic>& all() const { return m_items; }
-  std::size_t error_count() const;
-  std::size_t warning_count() const;
+  std::size_t error_count() const { return m_errors; }
+  std::size_t warning_count() const { return m_warnings; }
   bool has_errors() const { return error_count() > 0; }
   // Orders by file, line and column, keeping the order of reports at one place.
   void sort();
 
 private:
+  Diagnostic& add(Diagnostic d);
+
   std::vector<Diagnostic> m_items;
+  std::size_t m_errors = 0;
+  std::size_t m_warnings = 0;
 };
 
 std::string format_text(const Diagnostic& diagnostic, bool with_source = true);

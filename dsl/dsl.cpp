@@ -92,9 +92,11 @@ load(const std::vector<std::string>& paths, const std::string& templates_directo
       return failed;
     }
     if (fs::is_directory(status)) {
+      // A symlink loop or an unreadable entry is one skipped entry, not a lost check.
       std::vector<fs::path> found;
       for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-        if (it->is_regular_file() && it->path().extension() == ".cvm") {
+        std::error_code file_ec;
+        if (it->path().extension() == ".cvm" && it->is_regular_file(file_ec)) {
           found.push_back(it->path());
         }
       }
@@ -109,8 +111,19 @@ load(const std::vector<std::string>& paths, const std::string& templates_directo
     }
   }
 
+  // The same file named twice (`a.cvm ./a.cvm`) is read once, not reported as a duplicate.
   std::vector<std::unique_ptr<SourceFile>> sources;
+  std::vector<fs::path> seen;
   for (const auto& file : files) {
+    std::error_code ec;
+    auto canonical = fs::weakly_canonical(file, ec);
+    if (ec) {
+      canonical = file;
+    }
+    if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) {
+      continue;
+    }
+    seen.push_back(canonical);
     std::string text;
     if (auto error = read_file(file, text)) {
       failed.usage_error = *error;

@@ -4,6 +4,7 @@
 #include "keywords.hpp"
 
 #include <cctype>
+#include <cstdio>
 
 namespace cvmd::dsl::parser {
 
@@ -68,6 +69,11 @@ describe_token(const std::string& text, std::size_t offset)
   if (c == '"') {
     return "a string";
   }
+  if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, "byte 0x%02x", static_cast<unsigned char>(c));
+    return buffer;
+  }
   if (is_word_char(c)) {
     auto end = offset;
     while (end < text.size() && is_word_char(text[end]) && end - offset < 40) {
@@ -96,7 +102,9 @@ ErrorHandler::end_of_previous_token(iterator it) const
   }
   bool in_string = false;
   for (auto c = line_start; c != it; ++c) {
-    if (*c == '"') {
+    if (*c == '\\' && in_string && std::next(c) != it) {
+      ++c; // an escaped character, perhaps a quote
+    } else if (*c == '"') {
       in_string = !in_string;
     } else if (*c == '#' && !in_string) {
       it = c;

@@ -47,6 +47,8 @@ public:
   // Reports a syntax error with a full message at the token at or after `where`.
   void report_at(iterator where, std::string message);
 
+  int& nesting_depth() { return m_nesting_depth; }
+
   iterator skip_blanks(iterator it) const;
   iterator end_of_previous_token(iterator it) const;
   bool names_keyword(const std::string& what, iterator token, bool crossed_line) const;
@@ -57,6 +59,7 @@ private:
   const SourceFile& m_source;
   Diagnostics& m_diagnostics;
   PositionTable& m_positions;
+  int m_nesting_depth = 0;
 };
 
 // Describes the token at `offset` for messages: 'send', "a string", end of file.

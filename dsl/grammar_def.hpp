@@ -10,6 +10,9 @@
 
 #include <boost/spirit/home/x3.hpp>
 
+#include <cmath>
+#include <cstdlib>
+
 namespace cvmd::dsl::parser {
 
 namespace x3 = boost::spirit::x3;
@@ -221,17 +224,96 @@ struct condition_start_parser : x3::parser<condition_start_parser>
   }
 };
 
-template<typename T>
-struct strict_real_policies : x3::real_policies<T>
+// Bounds the recursion of parentheses and `not`: a deeply nested condition is an error
+// with a place, not a stack overflow.
+template<typename Subject>
+struct nesting_guard : x3::unary_parser<Subject, nesting_guard<Subject>>
 {
-  // `nan` and `inf` are names here, not numbers.
-  template<typename Iterator, typename Attribute>
-  static bool parse_nan(Iterator&, Iterator const&, Attribute&) { return false; }
-  template<typename Iterator, typename Attribute>
-  static bool parse_inf(Iterator&, Iterator const&, Attribute&) { return false; }
+  using base_type = x3::unary_parser<Subject, nesting_guard<Subject>>;
+  static bool const is_pass_through_unary = true;
+  static bool const handles_container = Subject::handles_container;
+  static constexpr int limit = 64;
+
+  constexpr nesting_guard(Subject const& guarded) : base_type(guarded) {}
+
+  template<typename Iterator, typename Context, typename RContext, typename Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext& rcontext, Attribute& attr) const
+  {
+    auto& depth = x3::get<error_handler_tag>(context).get().nesting_depth();
+    if (depth >= limit) {
+      auto at = first;
+      x3::skip_over(at, last, context);
+      throw x3::expectation_failure<Iterator>(
+        at, "!conditions are nested too deeply (more than 64 levels of parentheses or 'not')");
+    }
+    ++depth;
+    struct Leave
+    {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth};
+    return this->subject.parse(first, last, context, rcontext, attr);
+  }
 };
 
-inline const x3::real_parser<double, strict_real_policies<double>> number_value = {};
+template<typename Subject>
+constexpr nesting_guard<typename x3::extension::as_parser<Subject>::value_type>
+nested(Subject const& subject)
+{
+  return {x3::as_parser(subject)};
+}
+
+// [+-]digits[.digits][e[+-]digits]. Not `nan` or `inf` (those are names here), and a
+// number too large for a double is an error at the number, not a puzzling failure later.
+struct number_parser : x3::parser<number_parser>
+{
+  using attribute_type = double;
+
+  template<typename Iterator, typename Context, typename RContext, typename Attribute>
+  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute& attr) const
+  {
+    x3::skip_over(first, last, context);
+    auto it = first;
+    auto digits = [&] {
+      const auto start = it;
+      while (it != last && *it >= '0' && *it <= '9') {
+        ++it;
+      }
+      return it != start;
+    };
+    if (it != last && (*it == '+' || *it == '-')) {
+      ++it;
+    }
+    bool any = digits();
+    if (it != last && *it == '.') {
+      ++it;
+      any = digits() || any;
+    }
+    if (!any) {
+      return false;
+    }
+    if (it != last && (*it == 'e' || *it == 'E')) {
+      auto exponent = std::next(it);
+      if (exponent != last && (*exponent == '+' || *exponent == '-')) {
+        ++exponent;
+      }
+      if (exponent != last && *exponent >= '0' && *exponent <= '9') {
+        it = exponent;
+        digits();
+      }
+    }
+    const std::string text(first, it);
+    const double value = std::strtod(text.c_str(), nullptr);
+    if (!std::isfinite(value)) {
+      throw x3::expectation_failure<Iterator>(first, "!number out of range: " + text);
+    }
+    x3::traits::move_to(value, attr);
+    first = it;
+    return true;
+  }
+};
+
+inline const number_parser number_value = {};
 inline const identifier_parser declared_identifier{true, false};
 inline const identifier_parser reference_identifier{false, false};
 inline const identifier_parser dotted_reference_identifier{false, true};
@@ -406,16 +488,18 @@ inline const auto condition_def = operand >> -(compare_tail | between_tail | in_
 // `exit when opened` followed by `active from ...` must not read `active` as a template.
 inline const auto event_predicate_def = lexeme[no_case[event_word] >> word_end] >> -(ref_name >> !kw("from")) >>
                                         -(kw("within") > duration);
-inline const auto negation_def = kw("not") > primary;
+inline const auto negation_def = kw("not") > nested(primary);
 // The plain condition comes first: it is the common case, it fails at once on `(`, `not`
 // and event words (all reserved), and trying it first spares the heap-allocated
 // forward_ast attributes of the other alternatives.
-inline const auto primary_def = condition | event_predicate | negation | (lit('(') > expr > lit(')'));
+inline const auto primary_def = condition | event_predicate | negation | (lit('(') > nested(expr) > lit(')'));
 inline const auto conjunction_def = primary % (kw("and") > condition_start);
 inline const auto expr_def = conjunction % (kw("or") > condition_start);
 
 // `send email welcome`: the channel word counts only when a template name follows.
-inline const auto send_def = kw("send") > -(channel_name >> &declared_identifier) >
+// The lookahead takes no keyword: `send email` then `wait 3 days` sends the template `email`.
+// Nor a split variant's label: `a: 50% send email` then `b: 50%` sends the template `email`.
+inline const auto send_def = kw("send") > -(channel_name >> &(reference_identifier >> !lit(':'))) >
                              decl_name;
 inline const auto variant_def = decl_name > lit(':') > percent > -send;
 inline const auto split_def = kw("split") > -ref_name > lit('{') > *variant >

@@ -86,7 +86,7 @@ parse_file(const SourceFile& source, Diagnostics& diagnostics)
   parser::ErrorHandler handler(source, diagnostics, parsed.positions);
   const auto grammar = x3::with<parser::error_handler_tag>(std::ref(handler))[declaration()];
 
-  auto it = text.begin();
+  auto it = text.begin() + static_cast<std::ptrdiff_t>(source.content_start());
   const auto end = text.end();
   while (true) {
     it = handler.skip_blanks(it);

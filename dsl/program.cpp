@@ -162,6 +162,8 @@ evaluate_at(const Condition& c, std::size_t i, const Program& program, const Fac
   }
   case NodeKind::flag:
     return facts.flag(n.attr);
+  case NodeKind::segment:
+    return evaluate(program.segments[n.text], program, facts);
   case NodeKind::event:
     return facts.event({n.event, n.count ? std::string_view(program.strings[n.text]) : std::string_view(),
                         n.within_seconds});
@@ -240,6 +242,8 @@ describe_at(const Condition& c, std::size_t i, const Program& program)
   }
   case NodeKind::flag:
     return attribute_name(n.attr, program);
+  case NodeKind::segment:
+    return program.segment_names[n.text];
   case NodeKind::event: {
     std::string out = to_string(n.event);
     if (n.count) {
@@ -312,6 +316,11 @@ public:
           text(program.strings[n.text]);
         }
         break;
+      case NodeKind::segment:
+        // By content: editing a segment changes the versions of the scenarios using it.
+        text(program.segment_names[n.text]);
+        text(program.segment_versions[n.text]);
+        break;
       default:
         break;
       }
@@ -335,6 +344,14 @@ private:
 };
 
 } // namespace
+
+std::string
+condition_version(const Condition& condition, const Program& program)
+{
+  VersionHash h;
+  h.condition(condition, program);
+  return h.hex();
+}
 
 std::string
 scenario_version(const Scenario& s, const Program& program)

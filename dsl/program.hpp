@@ -26,6 +26,7 @@ enum class NodeKind : std::uint8_t {
   in_number,       // attr in numbers[text .. text + count)
   flag,            // boolean attribute is true
   event,           // event predicate
+  segment,         // Program::segments[text]: compiled once, shared by every use
 };
 
 enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };
@@ -141,6 +142,7 @@ struct Program
   std::vector<Scenario> scenarios;
   std::vector<std::string> segment_names;
   std::vector<Condition> segments; // same order as segment_names
+  std::vector<std::string> segment_versions; // content hashes, folded into scenario versions
 
   const Scenario* find_scenario(std::string_view id) const;
 };
@@ -158,5 +160,7 @@ std::string canonical_text(const Scenario& scenario, const Program& program);
 // values, never by table positions that depend on other scenarios. Layout, comments, the
 // title and template wording do not count.
 std::string scenario_version(const Scenario& scenario, const Program& program);
+// The same for one condition; segments it uses must have their versions already.
+std::string condition_version(const Condition& condition, const Program& program);
 
 } // namespace cvmd::dsl

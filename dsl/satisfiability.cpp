@@ -46,8 +46,15 @@ constexpr int max_depth = 16;
 const Dnf unknown = {Conjunction{}}; // no constraint: possibly true
 
 Dnf
-product(const Dnf& a, const Dnf& b)
+product(Dnf a, const Dnf& b)
 {
+  if (b.size() == 1) {
+    // The common case, `x and y`: extend in place instead of copying every conjunction.
+    for (auto& c : a) {
+      c.insert(c.end(), b.front().begin(), b.front().end());
+    }
+    return a;
+  }
   if (a.size() * b.size() > max_terms) {
     return unknown;
   }
@@ -93,7 +100,7 @@ public:
     Dnf out = negated ? Dnf{Conjunction{}} : Dnf{};
     for (const auto& c : e.terms) {
       auto d = conjunction(c, negated, depth);
-      out = negated ? product(out, d) : sum(std::move(out), d);
+      out = negated ? product(std::move(out), d) : sum(std::move(out), d);
     }
     return out;
   }
@@ -104,7 +111,7 @@ private:
     Dnf out = negated ? Dnf{} : Dnf{Conjunction{}};
     for (const auto& p : c.terms) {
       auto d = primary(p, negated, depth);
-      out = negated ? sum(std::move(out), d) : product(out, d);
+      out = negated ? sum(std::move(out), d) : product(std::move(out), d);
     }
     return out;
   }
@@ -142,7 +149,8 @@ private:
         return unknown;
       }
       const auto& r = resolve(*ref, m_symbols);
-      if (r.kind == ReferenceKind::user_segment && (r.segment->in_cycle || r.segment->has_errors)) {
+      if (r.kind == ReferenceKind::user_segment &&
+          (r.segment->in_cycle || r.segment->has_errors || r.segment->too_deep)) {
         return unknown;
       }
       if (r.kind == ReferenceKind::user_segment) {
@@ -174,9 +182,17 @@ private:
     if (!subject) {
       return unknown;
     }
-    const std::string_view attribute = resolve(*subject, m_symbols).lower;
+    const auto& resolved = resolve(*subject, m_symbols);
+    const std::string_view attribute = resolved.lower;
+    // `not aov > 50` also holds when aov is unknown (no orders yet), which no range says:
+    // such a negation is not reasoned about.
+    const bool may_be_unknown =
+      resolved.kind != ReferenceKind::attribute || !attributes()[resolved.attribute].always_known;
     if (const auto* cmp = boost::get<ast::CompareTail>(&*c.tail)) {
       if (const auto* n = boost::get<ast::Number>(&cmp->rhs)) {
+        if (negated && may_be_unknown) {
+          return unknown;
+        }
         Atom a;
         a.attribute = attribute;
         a.op = negated ? negate_op(cmp->op) : cmp->op;
@@ -203,7 +219,7 @@ private:
     if (const auto* between = boost::get<ast::BetweenTail>(&*c.tail)) {
       const auto* low = boost::get<ast::Number>(&between->low);
       const auto* high = boost::get<ast::Number>(&between->high);
-      if (!low || !high) {
+      if (!low || !high || (negated && may_be_unknown)) {
         return unknown;
       }
       Atom lo;

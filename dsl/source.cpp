@@ -8,7 +8,8 @@ SourceFile::SourceFile(std::string path, std::string text)
   : m_path(std::move(path)),
     m_text(std::move(text))
 {
-  m_line_starts.push_back(0);
+  // A UTF-8 byte order mark (editors on Windows write one) is not part of line 1.
+  m_line_starts.push_back(has_bom() ? 3 : 0);
   for (std::size_t i = 0; i < m_text.size(); ++i) {
     if (m_text[i] == '\n') {
       m_line_starts.push_back(i + 1);
@@ -19,7 +20,7 @@ SourceFile::SourceFile(std::string path, std::string text)
 Position
 SourceFile::position_of(std::size_t offset) const
 {
-  offset = std::min(offset, m_text.size());
+  offset = std::clamp(offset, content_start(), m_text.size());
   auto it = std::upper_bound(m_line_starts.begin(), m_line_starts.end(), offset);
   const auto line_index = static_cast<std::size_t>(std::distance(m_line_starts.begin(), it)) - 1;
   const auto start = m_line_starts[line_index];

@@ -27,6 +27,8 @@ public:
   // The line without its line break (and without a CR before it).
   std::string_view line_text(int line) const;
   std::size_t line_count() const { return m_line_starts.size(); }
+  bool has_bom() const { return m_text.rfind("\xEF\xBB\xBF", 0) == 0; }
+  std::size_t content_start() const { return has_bom() ? 3 : 0; }
 
 private:
   std::string m_path;

@@ -36,7 +36,14 @@ closest_match(std::string_view word, const std::vector<std::string>& candidates)
   const std::size_t limit = std::max<std::size_t>(1, word.size() / 3);
   std::optional<std::string> best;
   std::size_t best_distance = limit + 1;
+  if (word.size() > 64) {
+    return std::nullopt; // nobody misspells a name that long; spare the quadratic table
+  }
   for (const auto& candidate : candidates) {
+    const auto length_gap = word.size() > candidate.size() ? word.size() - candidate.size() : candidate.size() - word.size();
+    if (length_gap > limit) {
+      continue;
+    }
     const auto distance = edit_distance(word, candidate);
     if (distance < best_distance) {
       best_distance = distance;

@@ -21,6 +21,7 @@ struct SegmentSymbol
   const ast::Segment* declaration = nullptr;
   bool used = false;
   bool in_cycle = false;
+  bool too_deep = false; // built on too many levels of other segments
   bool has_errors = false; // then it is not reasoned about, so no follow-up warnings
 };
 
@@ -50,6 +51,7 @@ struct Symbols
   const TemplateCatalog* templates = nullptr;
   std::set<std::string> broken_names; // declarations with syntax errors
   mutable std::unordered_map<const ast::Reference*, ResolvedReference> resolved;
+  std::set<std::string> profile_fields; // distinct `profile.NAME`s: their ids are 16 bits
 };
 
 ResolvedReference resolve(const std::string& text, const Symbols& symbols);

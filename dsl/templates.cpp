@@ -90,12 +90,6 @@ variable_known(const std::string& lower_name)
   return std::any_of(vars.begin(), vars.end(), [&](const auto& v) { return v.name == lower_name; });
 }
 
-std::size_t
-mark_offset(const YAML::Mark& mark)
-{
-  return mark.pos < 0 ? 0 : static_cast<std::size_t>(mark.pos);
-}
-
 } // namespace
 
 void
@@ -107,7 +101,8 @@ TemplateCatalog::load_directory(const std::string& directory, Diagnostics& diagn
   std::vector<fs::path> files;
   for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
     const auto ext = it->path().extension();
-    if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+    std::error_code file_ec;
+    if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(file_ec)) {
       files.push_back(it->path());
     }
   }
@@ -137,6 +132,10 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
   MessageTemplate tmpl;
   tmpl.path = path;
   tmpl.name = to_lower(fs::path(path).stem().string());
+  // yaml-cpp reads the text after any byte order mark, so its positions are shifted.
+  const auto mark_offset = [&](const YAML::Mark& mark) {
+    return (mark.pos < 0 ? 0 : static_cast<std::size_t>(mark.pos)) + source.content_start();
+  };
   auto report = [&](std::size_t offset, std::string message) {
     diagnostics.report(source, offset, offset, Severity::error, std::move(message));
   };
@@ -149,7 +148,7 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
 
   YAML::Node root;
   try {
-    root = YAML::Load(source.text());
+    root = YAML::Load(source.text().substr(source.content_start()));
   } catch (const YAML::Exception& e) {
     report(mark_offset(e.mark), "not valid YAML: " + e.msg);
     m_templates[tmpl.name] = std::move(tmpl);
@@ -194,8 +193,32 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
     // Find each variable in the file itself so that the caret lands on it.
     const auto value_offset = mark_offset(entry.second.Mark());
     for (auto variable : mustache_variables(value)) {
-      const auto found = source.text().find(variable.name, value_offset);
-      variable.offset = found == std::string::npos ? value_offset : found;
+      // The tag's own text, from the value on: a shorter name inside a longer one
+      // (`name` in `first_name`) must not catch the caret.
+      variable.offset = value_offset;
+      const auto& file_text = source.text();
+      const auto opens_tag = [&](std::size_t at) {
+        auto k = at;
+        const auto skip_blanks = [&] {
+          while (k > 0 && (file_text[k - 1] == ' ' || file_text[k - 1] == '\t')) {
+            --k;
+          }
+        };
+        skip_blanks();
+        if (k > 0 && (file_text[k - 1] == '#' || file_text[k - 1] == '^' || file_text[k - 1] == '&')) {
+          --k;
+          skip_blanks();
+        }
+        return k >= 2 && file_text.compare(k - 2, 2, "{{") == 0;
+      };
+      for (auto at = file_text.find(variable.name, value_offset); at != std::string::npos;
+           at = file_text.find(variable.name, at + 1)) {
+        const auto after = at + variable.name.size();
+        if (opens_tag(at) && after < file_text.size() && (file_text[after] == '}' || file_text[after] == ' ' || file_text[after] == '\t')) {
+          variable.offset = at;
+          break;
+        }
+      }
       tmpl.variables.push_back(variable);
     }
   }

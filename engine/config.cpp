@@ -30,6 +30,9 @@ load_config(const std::string& path)
   const bool explicit_path = !path.empty();
   const std::string file = explicit_path ? path : "cvmd.yaml";
   std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    return Result<Config>::failure(file + ": is a folder, not a configuration file");
+  }
   if (!fs::exists(file, ec)) {
     if (explicit_path) {
       return Result<Config>::failure(file + ": configuration file not found");
@@ -44,6 +47,8 @@ load_config(const std::string& path)
     return Result<Config>::failure(file + ": cannot read the configuration file");
   } catch (const YAML::Exception& e) {
     return Result<Config>::failure(where(file, e.mark) + ": error: not valid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return Result<Config>::failure(file + ": cannot read the configuration file: " + e.what());
   }
   if (root.IsNull()) {
     return config;
