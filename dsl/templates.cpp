@@ -117,6 +117,11 @@ TemplateCatalog::load_directory(const std::string& directory, Diagnostics& diagn
     buffer << in.rdbuf();
     if (!in) {
       diagnostics.report_file(file.string(), Severity::error, "cannot read the template file");
+      // Listed anyway, so that its sends are not also reported as unknown templates.
+      MessageTemplate unreadable;
+      unreadable.name = to_lower(file.stem().string());
+      unreadable.path = file.string();
+      m_templates.emplace(unreadable.name, std::move(unreadable));
       continue;
     }
     load(file.string(), buffer.str(), diagnostics);
@@ -160,13 +165,21 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
     return;
   }
 
-  const auto keys = known_keys;
+  if (const auto it = m_templates.find(tmpl.name); it != m_templates.end()) {
+    report(0, "template '" + tmpl.name + "' is also defined in " + it->second.path + "; keep one");
+  }
+  std::vector<std::string> seen_keys;
   for (const auto& entry : root) {
     const auto key = entry.first.Scalar();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      report(mark_offset(entry.first.Mark()), "unknown template key '" + key + "'" + did_you_mean(key, keys));
+    if (std::find(known_keys.begin(), known_keys.end(), key) == known_keys.end()) {
+      report(mark_offset(entry.first.Mark()), "unknown template key '" + key + "'" + did_you_mean(key, known_keys));
       continue;
     }
+    if (std::find(seen_keys.begin(), seen_keys.end(), key) != seen_keys.end()) {
+      report(mark_offset(entry.first.Mark()), "'" + key + "' is given twice; keep one");
+      continue;
+    }
+    seen_keys.push_back(key);
     if (!entry.second.IsScalar()) {
       report(mark_offset(entry.second.Mark()), "'" + key + "' must be text");
       continue;
