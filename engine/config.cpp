@@ -21,6 +21,51 @@ where(const std::string& file, const YAML::Mark& mark)
   return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
+// `lifecycle: {new_days, lapsing_after_days, inactive_after_days}` and `vip: {top_percent}`.
+std::string
+read_metrics(const std::string& file, const std::string& key, const YAML::Node& node, MetricsConfig& metrics)
+{
+  if (!node.IsMap()) {
+    return where(file, node.Mark()) + ": error: '" + key + "' must be a mapping";
+  }
+  for (const auto& entry : node) {
+    const auto name = entry.first.Scalar();
+    double* number = nullptr;
+    int* days = nullptr;
+    if (key == "lifecycle" && name == "new_days") {
+      days = &metrics.new_days;
+    } else if (key == "lifecycle" && name == "lapsing_after_days") {
+      days = &metrics.lapsing_after_days;
+    } else if (key == "lifecycle" && name == "inactive_after_days") {
+      days = &metrics.inactive_after_days;
+    } else if (key == "vip" && name == "top_percent") {
+      number = &metrics.vip_top_percent;
+    } else {
+      return where(file, entry.first.Mark()) + ": error: unknown key '" + key + "." + name + "'";
+    }
+    try {
+      if (days) {
+        *days = entry.second.as<int>();
+        if (*days <= 0) {
+          throw YAML::Exception(entry.second.Mark(), "");
+        }
+      } else {
+        *number = entry.second.as<double>();
+        if (*number <= 0 || *number > 100) {
+          throw YAML::Exception(entry.second.Mark(), "");
+        }
+      }
+    } catch (const YAML::Exception&) {
+      return where(file, entry.second.Mark()) + ": error: '" + key + "." + name + "' must be " +
+             (days ? "a whole number of days above 0" : "a percentage above 0 and at most 100");
+    }
+  }
+  if (metrics.lapsing_after_days >= metrics.inactive_after_days) {
+    return where(file, node.Mark()) + ": error: lifecycle.lapsing_after_days must be below inactive_after_days";
+  }
+  return {};
+}
+
 } // namespace
 
 Result<Config>
@@ -78,6 +123,10 @@ load_config(const std::string& path)
       config.templates_set = true;
     } else if (key == "timezone") {
       config.timezone = entry.second.Scalar();
+    } else if (key == "lifecycle" || key == "vip") {
+      if (auto error = read_metrics(file, key, entry.second, config.metrics); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
     }
   }
   return config;

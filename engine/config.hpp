@@ -2,6 +2,7 @@
 // cvmd.yaml: every key optional, defaults documented in docs/configuration.md. A wrong key
 // or value is an error with its place in the file, never a silent default.
 
+#include "engine/customer_state.hpp"
 #include "engine/result.hpp"
 
 #include <string>
@@ -16,6 +17,7 @@ struct Config
   std::string templates = "templates";
   bool templates_set = false; // given in the file (else: beside the scenarios)
   std::string timezone = "UTC";
+  MetricsConfig metrics; // lifecycle: and vip:
 };
 
 // `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a

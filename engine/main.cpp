@@ -1,5 +1,6 @@
 // cvmd: the command line. Each subcommand lives in its own command_*.cpp.
 #include "engine/command_check.hpp"
+#include "engine/command_data.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -12,11 +13,13 @@ main(int argc, char** argv)
   CLI::App app{"cvmd - customer value management: segments, scenarios, measured messages"};
   app.set_version_flag("--version", std::string("cvmd 0.1.0"));
   app.require_subcommand(1);
-  std::string config_path;
-  app.add_option("--config", config_path, "Configuration file (default: ./cvmd.yaml when it exists)");
+  cvmd::GlobalOptions global;
+  app.add_option("--config", global.config_path, "Configuration file (default: ./cvmd.yaml when it exists)");
+  app.add_option("--store", global.store_path, "SQLite store (default: the config's store:, else ./cvmd.db)");
   int exit_code = 0;
-  cvmd::add_check_command(app, config_path, exit_code);
-  cvmd::add_demo_command(app, config_path, exit_code);
+  cvmd::add_check_command(app, global.config_path, exit_code);
+  cvmd::add_demo_command(app, global.config_path, exit_code);
+  cvmd::add_data_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -100,6 +100,48 @@ class CheckCommand(unittest.TestCase):
             self.assertIn("Usage", r.stdout)
 
 
+class DataCommands(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = pathlib.Path(self.tmp.name)
+        self.store = str(self.dir / "shop.db")
+        (self.dir / "orders.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\n"
+            "a,c1,2026-01-01,100\nb,c1,2026-06-01,50\nc,c2,2026-03-01,20\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_import_then_segments_and_customer(self):
+        r = run("--store", self.store, "import", "orders", str(self.dir / "orders.csv"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("3 rows: 3 new, 0 already stored", r.stdout)
+        r = run("--store", self.store, "import", "orders", str(self.dir / "orders.csv"))
+        self.assertIn("0 new, 3 already stored", r.stdout)
+        seg = json.loads(run("--store", self.store, "segments", "--at", "2026-06-30", "--format", "json").stdout)
+        lifecycle = {row["segment"]: row["customers"] for row in seg if row["dimension"] == "lifecycle"}
+        self.assertEqual(lifecycle, {"active": 1, "lapsing": 1})
+        c = json.loads(run("--store", self.store, "customer", "c1", "--at", "2026-06-30", "--format", "json").stdout)
+        self.assertEqual(c["orders"], 2)
+        self.assertEqual(c["revenue"], 150)
+        self.assertEqual(c["lifecycle"], "active")
+        csv_out = run("--store", self.store, "segments", "--format", "csv").stdout.splitlines()
+        self.assertEqual(csv_out[0], '"dimension","segment","customers","customer_share","revenue","revenue_share","aov"')
+
+    def test_bad_file_exits_1_and_writes_nothing(self):
+        (self.dir / "bad.csv").write_text("order_id,customer_id,ordered_at,amount\nx,c9,2026-01-01,-1\n")
+        r = run("--store", self.store, "import", "orders", str(self.dir / "bad.csv"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{self.dir / 'bad.csv'}:2: amount '-1' is negative", r.stdout)
+        self.assertIn("nothing was imported", r.stdout)
+        r = run("--store", self.store, "customer", "c9", "--format", "json")
+        self.assertEqual(r.returncode, 1)
+
+    def test_missing_file_and_unknown_kind(self):
+        self.assertEqual(run("--store", self.store, "import", "orders", str(self.dir / "none.csv")).returncode, 1)
+        self.assertEqual(run("--store", self.store, "import", "refunds", str(self.dir / "orders.csv")).returncode, 2)
+
+
 if __name__ == "__main__":
     CVMD = os.path.abspath(sys.argv.pop(1))
     unittest.main()

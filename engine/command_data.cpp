@@ -1,0 +1,257 @@
+#include "engine/command_data.hpp"
+
+#include "engine/config.hpp"
+#include "engine/customer_state.hpp"
+#include "engine/importer.hpp"
+#include "engine/store.hpp"
+#include "engine/table.hpp"
+#include "engine/values.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+
+namespace cvmd {
+
+namespace {
+
+std::int64_t
+now_seconds()
+{
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+struct Opened
+{
+  Config config;
+  std::unique_ptr<Store> store;
+};
+
+// Exit code 2 and a message for a configuration or store problem.
+std::optional<Opened>
+open_store(const GlobalOptions& global)
+{
+  auto config = load_config(global.config_path);
+  if (!config) {
+    std::cerr << config.error() << "\n";
+    return std::nullopt;
+  }
+  const auto path = global.store_path.empty() ? config->store : global.store_path;
+  auto store = Store::open(path);
+  if (!store) {
+    std::cerr << "cvmd: " << store.error() << "\n";
+    return std::nullopt;
+  }
+  return Opened{*config, std::move(*store)};
+}
+
+// `--at DATE` (default: now) as the end of that day, so that its orders count.
+std::optional<std::int64_t>
+parse_at(const std::string& at)
+{
+  if (at.empty()) {
+    return now_seconds();
+  }
+  auto parsed = parse_time(at);
+  if (!parsed) {
+    std::cerr << "cvmd: --at: " << parsed.error() << "\n";
+    return std::nullopt;
+  }
+  return at.size() == 10 ? *parsed + 86399 : *parsed;
+}
+
+int
+run_import(const GlobalOptions& global, const std::string& kind_name, const std::string& file, bool skip_bad)
+{
+  auto opened = open_store(global);
+  if (!opened) {
+    return 2;
+  }
+  const auto kind = kind_name == "customers" ? ImportKind::customers
+                    : kind_name == "orders"  ? ImportKind::orders
+                                             : ImportKind::events;
+  ImportOptions options;
+  options.skip_bad = skip_bad;
+  options.progress = isatty(STDERR_FILENO) != 0;
+  options.now = now_seconds();
+  auto report = import_file(*opened->store, kind, file, options);
+  if (!report) {
+    std::cerr << report.error() << "\n";
+    return 1;
+  }
+  for (const auto& problem : report->problems) {
+    std::cout << problem << "\n";
+  }
+  if (report->bad > report->problems.size()) {
+    std::cout << "... and " << report->bad - report->problems.size() << " more bad rows\n";
+  }
+  if (!report->written) {
+    std::cout << file << ": " << report->bad << (report->bad == 1 ? " bad row" : " bad rows")
+              << "; nothing was imported. Fix them, or import the good rows with --skip-bad.\n";
+    return 1;
+  }
+  std::cout << file << ": " << report->rows << " rows: " << report->inserted << " new, " << report->unchanged
+            << " already stored, " << report->bad << " bad (skipped) -> " << opened->store->path() << "\n";
+  return report->bad > 0 ? 1 : 0;
+}
+
+boost::json::value
+number_or_null(double v)
+{
+  return std::isnan(v) ? boost::json::value(nullptr) : boost::json::value(v);
+}
+
+int
+run_segments(const GlobalOptions& global, const std::string& at_text, const std::string& format)
+{
+  auto opened = open_store(global);
+  const auto at = parse_at(at_text);
+  if (!opened || !at) {
+    return 2;
+  }
+  const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
+  struct Group
+  {
+    std::size_t customers = 0;
+    double revenue = 0;
+    double orders = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Group> groups;
+  const auto revenue_id = static_cast<dsl::AttrId>(*dsl::find_attribute("revenue"));
+  const auto orders_id = static_cast<dsl::AttrId>(*dsl::find_attribute("orders"));
+  double total_revenue = 0;
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const double revenue = state.number(revenue_id, i);
+    const double orders = state.number(orders_id, i);
+    total_revenue += revenue;
+    for (const auto* dimension : {"lifecycle", "rfm_segment", "value_tier"}) {
+      const auto value = state.text(static_cast<dsl::AttrId>(*dsl::find_attribute(dimension)), i);
+      if (value.empty()) {
+        continue;
+      }
+      auto& g = groups[{dimension, std::string(value)}];
+      ++g.customers;
+      g.revenue += revenue;
+      g.orders += orders;
+    }
+    if (state.flag(static_cast<dsl::AttrId>(*dsl::find_attribute("vip")), i)) {
+      auto& g = groups[{"vip", "vip"}];
+      ++g.customers;
+      g.revenue += revenue;
+      g.orders += orders;
+    }
+  }
+  Table table;
+  table.columns = {"dimension", "segment", "customers", "customer_share", "revenue", "revenue_share", "aov"};
+  const double n = static_cast<double>(std::max<std::size_t>(state.size(), 1));
+  for (const auto& [key, g] : groups) {
+    table.rows.push_back({boost::json::value(key.first), boost::json::value(key.second),
+                          boost::json::value(static_cast<std::int64_t>(g.customers)),
+                          boost::json::value(static_cast<double>(g.customers) / n),
+                          boost::json::value(g.revenue),
+                          number_or_null(total_revenue > 0 ? g.revenue / total_revenue : std::nan("")),
+                          number_or_null(g.orders > 0 ? g.revenue / g.orders : std::nan(""))});
+  }
+  std::cout << table.render(format);
+  return 0;
+}
+
+int
+run_customer(const GlobalOptions& global, const std::string& id, const std::string& at_text, const std::string& format)
+{
+  auto opened = open_store(global);
+  const auto at = parse_at(at_text);
+  if (!opened || !at) {
+    return 2;
+  }
+  const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
+  const auto index = state.index_of(id);
+  if (!index) {
+    std::cerr << "cvmd customer: no customer '" << id << "' in " << opened->store->path() << "\n";
+    return 1;
+  }
+  // Field names are the attribute names of the scenario language.
+  boost::json::object o;
+  o["customer_id"] = id;
+  for (std::size_t a = 0; a < dsl::attributes().size(); ++a) {
+    const auto& info = dsl::attributes()[a];
+    const auto attr = static_cast<dsl::AttrId>(a);
+    if (info.type == dsl::ValueType::number) {
+      o[info.name] = number_or_null(state.number(attr, *index));
+    } else if (info.type == dsl::ValueType::boolean) {
+      o[info.name] = state.flag(attr, *index);
+    } else {
+      o[info.name] = state.text(attr, *index);
+    }
+  }
+  if (state.number(static_cast<dsl::AttrId>(*dsl::find_attribute("orders")), *index) > 0) {
+    o["first_order_at"] = format_time(state.first_order_at(*index));
+    o["last_order_at"] = format_time(state.last_order_at(*index));
+  }
+  const auto stored = opened->store->customer(id);
+  if (stored && !stored->profile.empty()) {
+    boost::json::object profile;
+    for (const auto& [name, value] : stored->profile) {
+      profile[name] = value;
+    }
+    o["profile"] = std::move(profile);
+  }
+  if (format == "json") {
+    std::cout << boost::json::serialize(o) << "\n";
+    return 0;
+  }
+  Table table;
+  table.columns = {"attribute", "value"};
+  for (const auto& [key, value] : o) {
+    table.rows.push_back({boost::json::value(key), value.is_object() ? boost::json::value(boost::json::serialize(value)) : value});
+  }
+  std::cout << table.render(format);
+  return 0;
+}
+
+} // namespace
+
+void
+add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code)
+{
+  struct ImportArgs
+  {
+    std::string kind;
+    std::string file;
+    bool skip_bad = false;
+  };
+  auto args = std::make_shared<ImportArgs>();
+  auto* import = app.add_subcommand("import", "Import customers, orders or events from CSV (with a header) or JSON Lines");
+  import->add_option("kind", args->kind, "customers | orders | events")->required()->check(CLI::IsMember({"customers", "orders", "events"}));
+  import->add_option("file", args->file, "CSV file, or .jsonl / .ndjson")->required();
+  import->add_flag("--skip-bad", args->skip_bad, "Import the good rows and list the bad ones (default: reject the whole file)");
+  import->callback([args, &global, &exit_code] { exit_code = run_import(global, args->kind, args->file, args->skip_bad); });
+
+  struct ListArgs
+  {
+    std::string at;
+    std::string format = "table";
+    std::string id;
+  };
+  auto segments_args = std::make_shared<ListArgs>();
+  auto* segments = app.add_subcommand("segments", "Sizes, revenue and AOV of lifecycle stages, RFM segments, value tiers and VIPs");
+  segments->add_option("--at", segments_args->at, "As of this date (YYYY-MM-DD, inclusive) or time; default now");
+  segments->add_option("--format", segments_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
+  segments->callback([segments_args, &global, &exit_code] {
+    exit_code = run_segments(global, segments_args->at, segments_args->format);
+  });
+
+  auto customer_args = std::make_shared<ListArgs>();
+  auto* customer = app.add_subcommand("customer", "One customer's profile, metrics and segments");
+  customer->add_option("id", customer_args->id, "customer_id")->required();
+  customer->add_option("--at", customer_args->at, "As of this date (YYYY-MM-DD, inclusive) or time; default now");
+  customer->add_option("--format", customer_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
+  customer->callback([customer_args, &global, &exit_code] {
+    exit_code = run_customer(global, customer_args->id, customer_args->at, customer_args->format);
+  });
+}
+
+} // namespace cvmd

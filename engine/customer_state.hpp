@@ -1,0 +1,89 @@
+#pragma once
+// The customer state scenarios are evaluated against: one snapshot as of a moment, held
+// as columns (struct of arrays), with the metrics, RFM scores and segments of every
+// customer. Definitions and thresholds are documented in docs/metrics.md.
+
+#include "dsl/dsl.hpp"
+#include "engine/store.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cvmd {
+
+struct MetricsConfig
+{
+  int new_days = 30;
+  int lapsing_after_days = 60;
+  int inactive_after_days = 180;
+  double vip_top_percent = 5;
+};
+
+class CustomerState
+{
+public:
+  static CustomerState build(const Store& store, std::int64_t at, const MetricsConfig& config);
+
+  std::size_t size() const { return m_ids.size(); }
+  std::int64_t at() const { return m_at; }
+  const std::string& id(std::size_t i) const { return m_ids[i]; }
+  std::optional<std::size_t> index_of(const std::string& customer_id) const;
+
+  double number(dsl::AttrId attr, std::size_t i) const;
+  std::string_view text(dsl::AttrId attr, std::size_t i) const;
+  bool flag(dsl::AttrId attr, std::size_t i) const;
+  // Profile fields by name (the program maps its profile AttrIds to these).
+  std::string_view profile(const std::string& name, std::size_t i) const;
+
+  std::int64_t first_order_at(std::size_t i) const { return m_first_order_at[i]; }
+  std::int64_t last_order_at(std::size_t i) const { return m_last_order_at[i]; }
+
+private:
+  std::int64_t m_at = 0;
+  std::vector<std::string> m_ids;
+  std::unordered_map<std::string, std::size_t> m_index;
+  // Numbers, one column per numeric attribute, indexed by AttrId (NaN where unknown).
+  std::unordered_map<dsl::AttrId, std::vector<double>> m_numbers;
+  std::unordered_map<dsl::AttrId, std::vector<std::string>> m_texts;
+  std::unordered_map<dsl::AttrId, std::vector<std::uint8_t>> m_flags;
+  std::unordered_map<std::string, std::vector<std::string>> m_profile;
+  std::vector<std::int64_t> m_first_order_at;
+  std::vector<std::int64_t> m_last_order_at;
+};
+
+// One customer of a snapshot as the dsl sees it. Event history is not part of the
+// snapshot yet: event predicates are false.
+class CustomerFacts : public dsl::Facts
+{
+public:
+  CustomerFacts(const CustomerState& state, const dsl::Program& program, std::size_t index)
+    : m_state(state), m_program(program), m_index(index)
+  {
+  }
+  void move_to(std::size_t index) { m_index = index; }
+
+  double number(dsl::AttrId attr) const override;
+  std::string_view text(dsl::AttrId attr) const override;
+  bool flag(dsl::AttrId attr) const override;
+  bool event(const dsl::EventQuery&) const override { return false; }
+
+private:
+  bool is_profile(dsl::AttrId attr) const { return attr >= dsl::attributes().size(); }
+  const std::string& profile_name(dsl::AttrId attr) const
+  {
+    return m_program.profile_fields[attr - dsl::attributes().size()];
+  }
+
+  const CustomerState& m_state;
+  const dsl::Program& m_program;
+  std::size_t m_index;
+};
+
+// The RFM segment for scores 1-5 (docs/metrics.md has the table).
+const char* rfm_segment_for(int r, int f, int m);
+
+} // namespace cvmd

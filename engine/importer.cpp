@@ -1,0 +1,296 @@
+#include "engine/importer.hpp"
+
+#include "engine/records.hpp"
+#include "engine/values.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <unordered_set>
+
+namespace cvmd {
+
+namespace {
+
+const std::vector<std::string>&
+required_columns(ImportKind kind)
+{
+  static const std::vector<std::string> customers = {"customer_id"};
+  static const std::vector<std::string> orders = {"order_id", "customer_id", "ordered_at", "amount"};
+  static const std::vector<std::string> events = {"customer_id", "type", "at"};
+  return kind == ImportKind::customers ? customers : kind == ImportKind::orders ? orders : events;
+}
+
+std::string
+trim(const std::string& text)
+{
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string::npos) {
+    return {};
+  }
+  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
+}
+
+// An id names one customer or order forever: printable, short, no surrounding blanks.
+std::string
+check_id(const std::string& name, const std::string& value)
+{
+  if (value.empty()) {
+    return name + " is empty";
+  }
+  if (value.size() > 200) {
+    return name + " is longer than 200 characters";
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return name + " contains a control character";
+    }
+  }
+  return {};
+}
+
+class Importer
+{
+public:
+  Importer(Store& store, ImportKind kind, const std::string& path, const ImportOptions& options)
+    : m_kind(kind), m_path(path), m_options(options), m_writer(store)
+  {
+  }
+
+  Result<ImportReport> run()
+  {
+    RecordSource source;
+    source.path = m_path;
+    source.on_record = [this](const Record& r) { record(r); };
+    source.on_problem = [this](std::size_t line, const std::string& problem) { bad(line, problem); };
+    if (m_options.progress) {
+      source.on_progress = [this, &source](std::uintmax_t bytes) {
+        if (source.size > 0) {
+          std::fprintf(stderr, "\rimporting %s: %3d%%", m_path.c_str(), static_cast<int>(100 * bytes / source.size));
+        }
+      };
+    }
+    auto read = read_records(source);
+    if (m_options.progress) {
+      std::fprintf(stderr, "\r\033[K");
+    }
+    if (!read) {
+      return Result<ImportReport>::failure(read.error());
+    }
+    if (m_report.rows == 0 && m_report.bad == 0) {
+      return Result<ImportReport>::failure(m_path + ": no rows to import");
+    }
+    if (m_report.bad == 0 || m_options.skip_bad) {
+      m_writer.commit();
+      m_report.written = true;
+    }
+    return m_report;
+  }
+
+private:
+  void bad(std::size_t line, const std::string& reason)
+  {
+    ++m_report.bad;
+    if (m_report.problems.size() < m_options.max_problems_listed) {
+      m_report.problems.push_back(m_path + ":" + std::to_string(line) + ": " + reason);
+    }
+  }
+
+  void record(const Record& r)
+  {
+    if (!m_checked_columns) {
+      m_checked_columns = true;
+      for (const auto& column : required_columns(m_kind)) {
+        if (!r.find(column)) {
+          m_missing_column = column;
+        }
+      }
+    }
+    if (!m_missing_column.empty() && !r.find(m_missing_column)) {
+      bad(r.line, "missing column '" + m_missing_column + "'");
+      return;
+    }
+    ++m_report.rows;
+    std::string problem;
+    switch (m_kind) {
+    case ImportKind::customers:
+      problem = customer(r);
+      break;
+    case ImportKind::orders:
+      problem = order(r);
+      break;
+    case ImportKind::events:
+      problem = event(r);
+      break;
+    }
+    if (!problem.empty()) {
+      --m_report.rows;
+      bad(r.line, problem);
+    }
+  }
+
+  // A bad row that would be written must not be: once anything is bad (without
+  // --skip-bad) writing stops, and the transaction is rolled back at the end.
+  bool writing() const { return m_report.bad == 0 || m_options.skip_bad; }
+
+  void count(InsertOutcome outcome)
+  {
+    (outcome == InsertOutcome::inserted ? m_report.inserted : m_report.unchanged)++;
+  }
+
+  std::string customer(const Record& r)
+  {
+    CustomerRow row;
+    row.customer_id = trim(*r.find("customer_id"));
+    if (auto p = check_id("customer_id", row.customer_id); !p.empty()) {
+      return p;
+    }
+    if (!m_customers_seen.insert(row.customer_id).second) {
+      return "customer_id '" + row.customer_id + "' appears twice in this file";
+    }
+    const auto& fields = customer_fields();
+    for (const auto& [name, raw] : r.fields) {
+      const auto value = trim(raw);
+      if (name == "customer_id") {
+        continue;
+      }
+      if (name == "email_consent" || name == "sms_consent") {
+        if (value.empty()) {
+          continue;
+        }
+        auto flag = parse_bool(value);
+        if (!flag) {
+          return name + ": " + flag.error();
+        }
+        (name == "email_consent" ? row.email_consent : row.sms_consent) = *flag;
+      } else if (std::find(fields.begin(), fields.end(), name) != fields.end()) {
+        if (name == "email" && !value.empty() &&
+            (value.find('@') == std::string::npos || value.find_first_of(" \t<>,;") != std::string::npos)) {
+          return "email '" + value + "' is not an email address";
+        }
+        if (name == "country" && !value.empty() &&
+            (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
+             !std::isalpha(static_cast<unsigned char>(value[1])))) {
+          return "country '" + value + "' is not a two-letter code (ISO 3166-1, e.g. DE)";
+        }
+        std::string stored = value;
+        if (name == "country") {
+          std::transform(stored.begin(), stored.end(), stored.begin(), [](unsigned char c) { return std::toupper(c); });
+        }
+        row.fields[name] = stored;
+      } else if (!name.empty()) {
+        row.profile[name] = value; // other columns: custom profile fields
+      }
+    }
+    if (writing()) {
+      m_writer.upsert_customer(row, m_options.now);
+      ++m_report.inserted;
+    }
+    return {};
+  }
+
+  std::string order(const Record& r)
+  {
+    OrderRow row;
+    row.order_id = trim(*r.find("order_id"));
+    row.customer_id = trim(*r.find("customer_id"));
+    for (const auto& [name, value] : {std::pair{"order_id", &row.order_id}, std::pair{"customer_id", &row.customer_id}}) {
+      if (auto p = check_id(name, *value); !p.empty()) {
+        return p;
+      }
+    }
+    auto at = parse_time(trim(*r.find("ordered_at")));
+    if (!at) {
+      return "ordered_at: " + at.error();
+    }
+    if (*at > m_options.now + 86400) {
+      return "ordered_at " + format_time(*at) + " is in the future";
+    }
+    row.ordered_at = *at;
+    auto amount = parse_amount(trim(*r.find("amount")));
+    if (!amount) {
+      return amount.error();
+    }
+    row.amount_cents = *amount;
+    if (const auto* currency = r.find("currency")) {
+      row.currency = trim(*currency);
+      if (!row.currency.empty() &&
+          (row.currency.size() != 3 || !std::all_of(row.currency.begin(), row.currency.end(), [](unsigned char c) {
+             return std::isupper(c);
+           }))) {
+        return "currency '" + row.currency + "' is not a three-letter code (ISO 4217, e.g. EUR)";
+      }
+    }
+    if (const auto* category = r.find("category")) {
+      row.category = trim(*category);
+    }
+    if (writing()) {
+      m_writer.ensure_customer(row.customer_id, m_options.now);
+      const auto outcome = m_writer.insert_order(row);
+      if (outcome == InsertOutcome::conflict) {
+        return "order_id '" + row.order_id + "' is already stored with other values";
+      }
+      count(outcome);
+    }
+    return {};
+  }
+
+  std::string event(const Record& r)
+  {
+    EventRow row;
+    row.customer_id = trim(*r.find("customer_id"));
+    if (auto p = check_id("customer_id", row.customer_id); !p.empty()) {
+      return p;
+    }
+    row.type = trim(*r.find("type"));
+    if (auto p = check_id("type", row.type); !p.empty()) {
+      return p;
+    }
+    auto at = parse_time(trim(*r.find("at")));
+    if (!at) {
+      return "at: " + at.error();
+    }
+    if (*at > m_options.now + 86400) {
+      return "at " + format_time(*at) + " is in the future";
+    }
+    row.at = *at;
+    if (const auto* properties = r.find("properties"); properties && !trim(*properties).empty()) {
+      boost::system::error_code ec;
+      const auto value = boost::json::parse(*properties, ec);
+      if (ec || !value.is_object()) {
+        return "properties must be a JSON object";
+      }
+      row.properties = boost::json::serialize(value);
+    }
+    if (writing()) {
+      m_writer.ensure_customer(row.customer_id, m_options.now);
+      count(m_writer.insert_event(row));
+    }
+    return {};
+  }
+
+  ImportKind m_kind;
+  std::string m_path;
+  ImportOptions m_options;
+  Store::Writer m_writer;
+  ImportReport m_report;
+  bool m_checked_columns = false;
+  std::string m_missing_column;
+  std::unordered_set<std::string> m_customers_seen;
+};
+
+} // namespace
+
+Result<ImportReport>
+import_file(Store& store, ImportKind kind, const std::string& path, const ImportOptions& options)
+{
+  try {
+    return Importer(store, kind, path, options).run();
+  } catch (const std::exception& e) {
+    return Result<ImportReport>::failure(path + ": import failed, nothing was written: " + e.what());
+  }
+}
+
+} // namespace cvmd

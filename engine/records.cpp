@@ -1,0 +1,185 @@
+#include "engine/records.hpp"
+
+#include <boost/json.hpp>
+#include <csv.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace cvmd {
+
+const std::string*
+Record::find(const std::string& name) const
+{
+  for (const auto& [key, value] : fields) {
+    if (key == name) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool
+ends_with(const std::string& text, const std::string& suffix)
+{
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// libcsv calls back per field and per row; this collects them into records.
+struct CsvState
+{
+  RecordSource& source;
+  std::size_t line = 0;           // line being fed
+  std::size_t row_line = 0;       // line the current row started on
+  std::vector<std::string> row;
+  std::vector<std::string> header;
+  bool have_header = false;
+
+  static void on_field(void* data, std::size_t size, void* state)
+  {
+    auto& self = *static_cast<CsvState*>(state);
+    if (self.row.empty()) {
+      self.row_line = self.line;
+    }
+    self.row.emplace_back(static_cast<const char*>(data), size);
+  }
+
+  static void on_row(int, void* state)
+  {
+    auto& self = *static_cast<CsvState*>(state);
+    auto row = std::move(self.row);
+    self.row.clear();
+    if (row.empty()) {
+      return;
+    }
+    if (!self.have_header) {
+      self.header = std::move(row);
+      self.have_header = true;
+      return;
+    }
+    if (row.size() != self.header.size()) {
+      self.source.on_problem(self.row_line, "expected " + std::to_string(self.header.size()) + " fields (as in the header), found " +
+                                              std::to_string(row.size()));
+      return;
+    }
+    Record record;
+    record.line = self.row_line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      record.fields.emplace_back(self.header[i], std::move(row[i]));
+    }
+    self.source.on_record(record);
+  }
+};
+
+Result<bool>
+read_csv(RecordSource& source, std::ifstream& in)
+{
+  csv_parser parser{};
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+    return Result<bool>::failure("cannot start the CSV parser");
+  }
+  struct Free
+  {
+    csv_parser* p;
+    ~Free() { csv_free(p); }
+  } free_parser{&parser};
+  CsvState state{source, 0, 0, {}, {}, false};
+  std::string line;
+  std::uintmax_t bytes = 0;
+  while (std::getline(in, line)) {
+    ++state.line;
+    bytes += line.size() + 1;
+    if (state.line == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
+      line.erase(0, 3);
+    }
+    line += '\n';
+    if (csv_parse(&parser, line.data(), line.size(), CsvState::on_field, CsvState::on_row, &state) != line.size()) {
+      return Result<bool>::failure(source.path + ":" + std::to_string(state.line) +
+                                   ": not valid CSV: " + csv_strerror(csv_error(&parser)));
+    }
+    if (source.on_progress && state.line % 4096 == 0) {
+      source.on_progress(bytes);
+    }
+  }
+  if (csv_fini(&parser, CsvState::on_field, CsvState::on_row, &state) != 0) {
+    return Result<bool>::failure(source.path + ":" + std::to_string(state.row_line) +
+                                 ": the file ends inside a quoted field (cut off?)");
+  }
+  if (!state.have_header) {
+    return Result<bool>::failure(source.path + ": empty file: expected a header row");
+  }
+  return true;
+}
+
+Result<bool>
+read_json_lines(RecordSource& source, std::ifstream& in)
+{
+  std::string line;
+  std::size_t number = 0;
+  std::uintmax_t bytes = 0;
+  std::size_t records = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    bytes += line.size() + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(line, ec);
+    if (ec) {
+      source.on_problem(number, "not valid JSON: " + ec.message());
+      continue;
+    }
+    if (!value.is_object()) {
+      source.on_problem(number, "each line must be a JSON object");
+      continue;
+    }
+    Record record;
+    record.line = number;
+    for (const auto& [key, field] : value.as_object()) {
+      std::string text;
+      if (field.is_string()) {
+        text = std::string(field.as_string());
+      } else if (!field.is_null()) {
+        text = boost::json::serialize(field); // numbers, booleans, nested properties
+      }
+      record.fields.emplace_back(std::string(key), std::move(text));
+    }
+    ++records;
+    source.on_record(record);
+    if (source.on_progress && number % 4096 == 0) {
+      source.on_progress(bytes);
+    }
+  }
+  if (number == 0) {
+    return Result<bool>::failure(source.path + ": empty file");
+  }
+  return true;
+}
+
+} // namespace
+
+Result<bool>
+read_records(RecordSource& source)
+{
+  std::error_code ec;
+  if (std::filesystem::is_directory(source.path, ec)) {
+    return Result<bool>::failure(source.path + ": is a folder, not a file");
+  }
+  std::ifstream in(source.path, std::ios::binary);
+  if (!in) {
+    return Result<bool>::failure(source.path + ": cannot open the file");
+  }
+  source.size = std::filesystem::file_size(source.path, ec);
+  const bool json = ends_with(source.path, ".jsonl") || ends_with(source.path, ".ndjson") ||
+                    ends_with(source.path, ".json");
+  auto result = json ? read_json_lines(source, in) : read_csv(source, in);
+  if (result && in.bad()) {
+    return Result<bool>::failure(source.path + ": read error");
+  }
+  return result;
+}
+
+} // namespace cvmd

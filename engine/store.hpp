@@ -1,0 +1,114 @@
+#pragma once
+// The embedded store: SQLite in WAL mode with foreign keys, migrated on open. All SQL of
+// cvmd lives in store.cpp, with bound parameters only; the rest of the engine sees typed
+// rows. A PostgreSQL backend later implements the same operations.
+
+#include "engine/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace SQLite {
+class Database;
+class Transaction;
+} // namespace SQLite
+
+namespace cvmd {
+
+struct CustomerRow
+{
+  std::string customer_id;
+  // Only the fields present in an import overwrite stored values; absent ones are kept.
+  std::map<std::string, std::string> fields;   // email, phone, first_name, ... (canonical)
+  std::optional<bool> email_consent;
+  std::optional<bool> sms_consent;
+  std::map<std::string, std::string> profile;  // other columns
+};
+
+struct OrderRow
+{
+  std::string order_id;
+  std::string customer_id;
+  std::int64_t ordered_at = 0; // seconds since the epoch, UTC
+  std::int64_t amount_cents = 0;
+  std::string currency;
+  std::string category;
+};
+
+struct EventRow
+{
+  std::string customer_id;
+  std::string type;
+  std::int64_t at = 0;
+  std::string properties; // JSON object text, or empty
+};
+
+struct StoredCustomer
+{
+  std::string customer_id;
+  std::map<std::string, std::string> fields;
+  bool email_consent = false;
+  bool sms_consent = false;
+  std::map<std::string, std::string> profile;
+};
+
+enum class InsertOutcome { inserted, unchanged, conflict };
+
+class Store
+{
+public:
+  static constexpr int schema_version = 1;
+
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int version() const;
+  const std::string& path() const { return m_path; }
+
+  // One writer transaction; nothing is visible or durable until commit().
+  class Writer
+  {
+  public:
+    explicit Writer(Store& store);
+    ~Writer(); // rolls back unless committed
+    void commit();
+
+    void upsert_customer(const CustomerRow& row, std::int64_t now);
+    void ensure_customer(const std::string& customer_id, std::int64_t now);
+    // unchanged: the same order is already stored; conflict: same id, other values.
+    InsertOutcome insert_order(const OrderRow& row);
+    InsertOutcome insert_event(const EventRow& row);
+
+  private:
+    Store& m_store;
+    std::unique_ptr<SQLite::Transaction> m_transaction;
+  };
+
+  std::int64_t customer_count() const;
+  std::int64_t order_count() const;
+  std::int64_t event_count() const;
+
+  // Orders up to `until` (inclusive), grouped by customer and in time order.
+  void for_each_order(std::int64_t until, const std::function<void(const OrderRow&)>& visit) const;
+  void for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const;
+  std::optional<StoredCustomer> customer(const std::string& customer_id) const;
+
+private:
+  Store(std::string path, std::unique_ptr<SQLite::Database> db);
+  void migrate();
+
+  std::string m_path;
+  std::unique_ptr<SQLite::Database> m_db;
+};
+
+// The canonical customer columns besides customer_id and the consents.
+const std::vector<std::string>& customer_fields();
+
+} // namespace cvmd

@@ -1,0 +1,113 @@
+#include "engine/values.hpp"
+
+#include <date/date.h>
+
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+namespace cvmd {
+
+Result<std::int64_t>
+parse_time(const std::string& text)
+{
+  using namespace std::chrono;
+  if (text.empty()) {
+    return Result<std::int64_t>::failure("empty time");
+  }
+  if (text.size() == 10) {
+    std::istringstream in(text);
+    date::sys_days day;
+    in >> date::parse("%F", day);
+    if (!in.fail() && in.peek() == EOF) {
+      return static_cast<std::int64_t>(duration_cast<seconds>(day.time_since_epoch()).count());
+    }
+    return Result<std::int64_t>::failure("'" + text + "' is not a date (YYYY-MM-DD)");
+  }
+  std::string normal = text;
+  if (normal.size() > 10 && normal[10] == ' ') {
+    normal[10] = 'T';
+  }
+  if (!normal.empty() && (normal.back() == 'Z' || normal.back() == 'z')) {
+    normal.back() = '+';
+    normal += "00:00";
+  }
+  std::istringstream in(normal);
+  date::sys_time<milliseconds> time;
+  in >> date::parse("%FT%T%Ez", time);
+  if (in.fail() || in.peek() != EOF) {
+    return Result<std::int64_t>::failure("'" + text +
+                                         "' is not an ISO 8601 time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with Z or an offset)");
+  }
+  return static_cast<std::int64_t>(floor<seconds>(time).time_since_epoch().count());
+}
+
+Result<bool>
+parse_bool(const std::string& text)
+{
+  std::string lower;
+  for (char c : text) {
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (lower == "true" || lower == "yes" || lower == "1") {
+    return true;
+  }
+  if (lower == "false" || lower == "no" || lower == "0") {
+    return false;
+  }
+  return Result<bool>::failure("'" + text + "' is not a boolean (true/false, yes/no, 1/0)");
+}
+
+Result<std::int64_t>
+parse_amount(const std::string& text)
+{
+  // Digits, an optional point and up to four decimals: no signs, exponents or separators.
+  std::size_t i = 0;
+  std::int64_t units = 0;
+  std::size_t digits = 0;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, ++digits) {
+    if (digits >= 12) {
+      return Result<std::int64_t>::failure("amount '" + text + "' is implausibly large");
+    }
+    units = units * 10 + (text[i] - '0');
+  }
+  std::int64_t fraction = 0; // in 1/10000
+  std::size_t decimals = 0;
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+      if (++decimals > 4) {
+        return Result<std::int64_t>::failure("amount '" + text + "' has more than 4 decimals");
+      }
+      fraction = fraction * 10 + (text[i] - '0');
+    }
+    for (std::size_t k = decimals; k < 4; ++k) {
+      fraction *= 10;
+    }
+  }
+  if (text.empty() || i != text.size() || (digits == 0 && decimals == 0)) {
+    if (!text.empty() && text[0] == '-') {
+      return Result<std::int64_t>::failure("amount '" + text + "' is negative; refunds are not orders");
+    }
+    return Result<std::int64_t>::failure("amount '" + text + "' is not a number like 19.99");
+  }
+  const std::int64_t cents = units * 100 + (fraction + 50) / 100;
+  if (cents > 100'000'000'00) {
+    return Result<std::int64_t>::failure("amount '" + text + "' is implausibly large (over 100,000,000)");
+  }
+  return cents;
+}
+
+std::string
+format_time(std::int64_t seconds)
+{
+  return date::format("%FT%TZ", date::sys_seconds{std::chrono::seconds{seconds}});
+}
+
+std::string
+format_date(std::int64_t seconds)
+{
+  return date::format("%F", date::floor<date::days>(date::sys_seconds{std::chrono::seconds{seconds}}));
+}
+
+} // namespace cvmd

@@ -1,0 +1,309 @@
+// Store, import and customer state against real SQLite files in a temporary folder.
+#include "engine/customer_state.hpp"
+#include "engine/importer.hpp"
+#include "engine/store.hpp"
+#include "engine/values.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace cvmd;
+
+namespace {
+
+struct Workspace
+{
+  fs::path dir;
+  Workspace()
+  {
+    dir = fs::temp_directory_path() / ("cvmd_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  static int& counter()
+  {
+    static int n = 0;
+    return n;
+  }
+  std::string file(const std::string& name, const std::string& text) const
+  {
+    const auto path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::unique_ptr<Store> store() const
+  {
+    auto s = Store::open((dir / "cvmd.db").string());
+    REQUIRE(s);
+    return std::move(*s);
+  }
+};
+
+const std::int64_t now = *parse_time("2026-12-01T00:00:00Z");
+
+ImportReport
+import(Store& store, ImportKind kind, const std::string& path, bool skip_bad = false)
+{
+  ImportOptions options;
+  options.now = now;
+  options.skip_bad = skip_bad;
+  auto report = import_file(store, kind, path, options);
+  INFO((report ? std::string() : report.error()));
+  REQUIRE(report);
+  return *report;
+}
+
+dsl::AttrId
+attr(const char* name)
+{
+  return static_cast<dsl::AttrId>(*dsl::find_attribute(name));
+}
+
+} // namespace
+
+TEST_SUITE("store")
+{
+  TEST_CASE("a new store is migrated to the current schema and reopens as it is")
+  {
+    Workspace w;
+    {
+      auto store = w.store();
+      CHECK(store->version() == Store::schema_version);
+      CHECK(store->customer_count() == 0);
+    }
+    auto again = w.store();
+    CHECK(again->version() == Store::schema_version);
+    SQLite::Database db((w.dir / "cvmd.db").string());
+    CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+  }
+
+  TEST_CASE("a store from a newer cvmd is refused, not damaged")
+  {
+    Workspace w;
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      db.exec("PRAGMA user_version = 99");
+    }
+    auto store = Store::open((w.dir / "cvmd.db").string());
+    REQUIRE_FALSE(store);
+    CHECK(store.error().find("newer") != std::string::npos);
+  }
+}
+
+TEST_SUITE("import")
+{
+  TEST_CASE("orders import once; a second import of the same file changes nothing")
+  {
+    Workspace w;
+    auto store = w.store();
+    const auto csv = w.file("orders.csv", "order_id,customer_id,ordered_at,amount,currency\n"
+                                          "o1,c1,2026-01-05,19.99,EUR\n"
+                                          "o2,c1,2026-02-01T10:00:00+01:00,5,EUR\n"
+                                          "o3,c2,2026-03-01 08:00:00Z,100.5,\n");
+    auto first = import(*store, ImportKind::orders, csv);
+    CHECK(first.written);
+    CHECK(first.inserted == 3);
+    CHECK(store->order_count() == 3);
+    CHECK(store->customer_count() == 2); // orders create their customers
+    auto second = import(*store, ImportKind::orders, csv);
+    CHECK(second.inserted == 0);
+    CHECK(second.unchanged == 3);
+    CHECK(store->order_count() == 3);
+  }
+
+  TEST_CASE("one bad row rejects the whole file and says where and what")
+  {
+    Workspace w;
+    auto store = w.store();
+    const auto csv = w.file("orders.csv", "order_id,customer_id,ordered_at,amount\n"
+                                          "o1,c1,2026-01-05,19.99\n"
+                                          "o2,c1,2026-13-01,5\n"
+                                          "o3,c2,2026-03-01,-4\n"
+                                          "o4,c2,2099-03-01,4\n"
+                                          "o5,c2,2026-03-01,abc\n"
+                                          "o6,,2026-03-01,1\n"
+                                          "o7,c3,2026-03-01T10:00:00,1\n");
+    auto report = import(*store, ImportKind::orders, csv);
+    CHECK_FALSE(report.written);
+    REQUIRE(report.problems.size() == 6);
+    CHECK(report.problems[0] == csv + ":3: ordered_at: '2026-13-01' is not a date (YYYY-MM-DD)");
+    CHECK(report.problems[1] == csv + ":4: amount '-4' is negative; refunds are not orders");
+    CHECK(report.problems[2] == csv + ":5: ordered_at 2099-03-01T00:00:00Z is in the future");
+    CHECK(report.problems[3] == csv + ":6: amount 'abc' is not a number like 19.99");
+    CHECK(report.problems[4] == csv + ":7: customer_id is empty");
+    CHECK(report.problems[5].rfind(csv + ":8: ordered_at: '2026-03-01T10:00:00' is not an ISO 8601 time", 0) == 0);
+    CHECK(store->order_count() == 0);
+    CHECK(store->customer_count() == 0);
+
+    auto skipped = import(*store, ImportKind::orders, csv, true);
+    CHECK(skipped.written);
+    CHECK(skipped.bad == 6);
+    CHECK(store->order_count() == 1);
+  }
+
+  TEST_CASE("an order id stored with other values is a conflict, not an overwrite")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::orders, w.file("a.csv", "order_id,customer_id,ordered_at,amount\no1,c1,2026-01-05,10\n"));
+    auto report = import(*store, ImportKind::orders,
+                         w.file("b.csv", "order_id,customer_id,ordered_at,amount\no2,c1,2026-01-06,1\no1,c1,2026-01-05,11\n"));
+    CHECK_FALSE(report.written);
+    REQUIRE(report.problems.size() == 1);
+    CHECK(report.problems[0].find(":3: order_id 'o1' is already stored with other values") != std::string::npos);
+    CHECK(store->order_count() == 1);
+  }
+
+  TEST_CASE("unreadable files fail whole: empty, cut inside a quote, wrong field count, missing column")
+  {
+    Workspace w;
+    auto store = w.store();
+    ImportOptions options;
+    options.now = now;
+    CHECK_FALSE(import_file(*store, ImportKind::orders, w.file("empty.csv", ""), options));
+    auto cut = import_file(*store, ImportKind::orders,
+                           w.file("cut.csv", "order_id,customer_id,ordered_at,amount\no1,c1,2026-01-05,\"10"), options);
+    REQUIRE_FALSE(cut);
+    CHECK(cut.error().find("cut.csv:2: the file ends inside a quoted field") != std::string::npos);
+    auto fields = import(*store, ImportKind::orders,
+                         w.file("fields.csv", "order_id,customer_id,ordered_at,amount\no1,c1,2026-01-05\n"));
+    CHECK(fields.problems.at(0).find("fields.csv:2: expected 4 fields (as in the header), found 3") != std::string::npos);
+    auto missing = import(*store, ImportKind::orders, w.file("missing.csv", "order_id,customer_id,amount\no1,c1,3\n"));
+    CHECK(missing.problems.at(0).find("missing.csv:2: missing column 'ordered_at'") != std::string::npos);
+    CHECK(store->order_count() == 0);
+  }
+
+  TEST_CASE("customers upsert with consents and profile fields; duplicates in one file are errors")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers,
+           w.file("c.csv", "customer_id,email,first_name,country,email_consent,shoe_size\n"
+                           "c1,ann@example.com,Ann,de,yes,38\n"));
+    auto c1 = store->customer("c1");
+    REQUIRE(c1);
+    CHECK(c1->fields.at("email") == "ann@example.com");
+    CHECK(c1->fields.at("country") == "DE");
+    CHECK(c1->email_consent);
+    CHECK_FALSE(c1->sms_consent);
+    CHECK(c1->profile.at("shoe_size") == "38");
+
+    import(*store, ImportKind::customers, w.file("c2.csv", "customer_id,first_name,email_consent\nc1,Anna,no\n"));
+    c1 = store->customer("c1");
+    CHECK(c1->fields.at("first_name") == "Anna");
+    CHECK(c1->fields.at("email") == "ann@example.com"); // absent columns keep their values
+    CHECK_FALSE(c1->email_consent);
+
+    auto twice = import(*store, ImportKind::customers, w.file("c3.csv", "customer_id,email\nc2,x@y.z\nc2,q@y.z\n"));
+    CHECK_FALSE(twice.written);
+    CHECK(twice.problems.at(0).find(":3: customer_id 'c2' appears twice in this file") != std::string::npos);
+    auto bad = import(*store, ImportKind::customers, w.file("c4.csv", "customer_id,email,sms_consent\nc3,nope,maybe\n"));
+    CHECK(bad.problems.at(0).find(":2: email 'nope' is not an email address") != std::string::npos);
+  }
+
+  TEST_CASE("events come as JSON Lines with properties")
+  {
+    Workspace w;
+    auto store = w.store();
+    const auto jsonl = w.file("e.jsonl", "{\"customer_id\":\"c1\",\"type\":\"cart_abandoned\",\"at\":\"2026-05-01T10:00:00Z\","
+                                         "\"properties\":{\"value\":42}}\n"
+                                         "\n"
+                                         "{\"customer_id\":\"c1\",\"type\":\"product_viewed\",\"at\":\"2026-05-02\"}\n");
+    auto report = import(*store, ImportKind::events, jsonl);
+    CHECK(report.inserted == 2);
+    CHECK(store->event_count() == 2);
+    CHECK(import(*store, ImportKind::events, jsonl).unchanged == 2);
+    auto bad = import(*store, ImportKind::events, w.file("bad.jsonl", "{\"customer_id\":\"c1\",\"type\":\"x\",\"at\":\"2026-05-02\"\n[1]\n"));
+    CHECK_FALSE(bad.written);
+    REQUIRE(bad.problems.size() == 2);
+    CHECK(bad.problems[0].find("bad.jsonl:1: not valid JSON") != std::string::npos);
+    CHECK(bad.problems[1].find("bad.jsonl:2: each line must be a JSON object") != std::string::npos);
+  }
+}
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("metrics, lifecycle, RFM with ties, VIP and value tiers as of a date")
+  {
+    Workspace w;
+    auto store = w.store();
+    // c1: 3 orders, recent; c2: 1 order 100 days ago; c3: 1 order 10 days ago (new);
+    // c4: 2 orders, last 200 days ago; c5: a prospect.
+    import(*store, ImportKind::customers, w.file("c.csv", "customer_id\nc5\n"));
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                           "a,c1,2026-01-01,100\nb,c1,2026-06-01,50\nc,c1,2026-11-21,30\n"
+                           "d,c2,2026-08-23,20\n"
+                           "e,c3,2026-11-21,10\n"
+                           "f,c4,2026-04-01,5\ng,c4,2026-05-15,5\n"));
+    const auto at = *parse_time("2026-12-01T00:00:00Z");
+    MetricsConfig config;
+    config.vip_top_percent = 20;
+    const auto s = CustomerState::build(*store, at, config);
+    REQUIRE(s.size() == 5);
+    const auto i = [&](const char* id) { return *s.index_of(id); };
+    CHECK(s.number(attr("orders"), i("c1")) == 3);
+    CHECK(s.number(attr("revenue"), i("c1")) == doctest::Approx(180));
+    CHECK(s.number(attr("aov"), i("c1")) == doctest::Approx(60));
+    CHECK(s.number(attr("days_since_last_order"), i("c1")) == 10);
+    CHECK(s.number(attr("days_since_first_order"), i("c1")) == 334);
+    CHECK(s.number(attr("avg_days_between_orders"), i("c1")) == doctest::Approx(162));
+    CHECK(std::isnan(s.number(attr("avg_days_between_orders"), i("c2"))));
+    CHECK(std::isnan(s.number(attr("aov"), i("c5"))));
+
+    CHECK(s.text(attr("lifecycle"), i("c1")) == "active");
+    CHECK(s.text(attr("lifecycle"), i("c2")) == "lapsing");
+    CHECK(s.text(attr("lifecycle"), i("c3")) == "new");
+    CHECK(s.text(attr("lifecycle"), i("c4")) == "inactive");
+    CHECK(s.text(attr("lifecycle"), i("c5")) == "prospect");
+
+    // Frequencies 3,1,1,2 over four buyers: the two 1s tie at the lowest score.
+    CHECK(s.number(attr("f_score"), i("c2")) == 1);
+    CHECK(s.number(attr("f_score"), i("c3")) == 1);
+    CHECK(s.number(attr("f_score"), i("c4")) == 3);
+    CHECK(s.number(attr("f_score"), i("c1")) == 4);
+    // Recency: c1 and c3 both 10 days ago tie at the top.
+    CHECK(s.number(attr("r_score"), i("c1")) == s.number(attr("r_score"), i("c3")));
+    CHECK(s.number(attr("r_score"), i("c4")) == 1);
+    CHECK(s.text(attr("rfm"), i("c4")) == "131");
+    CHECK(s.text(attr("rfm_segment"), i("c4")) == "at_risk");
+    CHECK(s.text(attr("rfm_segment"), i("c5")).empty());
+
+    CHECK(s.flag(attr("vip"), i("c1")));
+    CHECK_FALSE(s.flag(attr("vip"), i("c2")));
+    CHECK(s.text(attr("value_tier"), i("c1")) == "high");   // 180 of 220 = the first 50%
+    CHECK(s.text(attr("value_tier"), i("c2")) == "low");    // after 82%
+    CHECK(s.text(attr("value_tier"), i("c5")) == "low");
+
+    // The day before c3's order it was not a buyer yet.
+    const auto earlier = CustomerState::build(*store, *parse_time("2026-11-20T00:00:00Z"), config);
+    CHECK(earlier.text(attr("lifecycle"), *earlier.index_of("c3")) == "prospect");
+  }
+
+  TEST_CASE("compiled scenario conditions evaluate on the snapshot")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers, w.file("c.csv", "customer_id,country,tier\nc1,DE,gold\nc2,FR,\n"));
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\na,c1,2026-01-01,100\nb,c2,2026-11-25,10\n"));
+    dsl::TemplateCatalog templates;
+    dsl::Diagnostics ignored;
+    templates.load("reminder.yaml", "channel: email\nsubject: Hi\ntext: x\n", ignored);
+    const auto loaded = dsl::load_sources(
+      {{"s.cvm", "segment target = inactive and aov > 50 and country = \"DE\" and profile.tier = \"gold\"\n"
+                 "rule r: if target then send reminder\n"}},
+      templates);
+    REQUIRE(loaded.program);
+    const auto s = CustomerState::build(*store, *parse_time("2026-12-01T00:00:00Z"), MetricsConfig{});
+    CustomerFacts facts(s, *loaded.program, *s.index_of("c1"));
+    CHECK(dsl::evaluate(loaded.program->segments.at(0), *loaded.program, facts));
+    facts.move_to(*s.index_of("c2"));
+    CHECK_FALSE(dsl::evaluate(loaded.program->segments.at(0), *loaded.program, facts));
+  }
+}
