@@ -1,5 +1,6 @@
 #include "engine/command_data.hpp"
 
+#include "engine/clv.hpp"
 #include "engine/config.hpp"
 #include "engine/customer_state.hpp"
 #include "engine/importer.hpp"
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -212,6 +214,45 @@ run_customer(const GlobalOptions& global, const std::string& id, const std::stri
   return 0;
 }
 
+int
+run_clv(const GlobalOptions& global, const std::string& at_text, const std::string& period, const std::string& format)
+{
+  auto opened = open_store(global);
+  const auto at = parse_at(at_text);
+  if (!opened || !at) {
+    return 2;
+  }
+  const double period_days = period == "day" ? 1 : 7;
+  const auto customers = summarize_purchases(*opened->store, *at, period_days);
+  auto purchases = fit_bgnbd(customers);
+  if (!purchases) {
+    std::cerr << "cvmd clv: " << purchases.error() << "\n";
+    return 1;
+  }
+  auto value = fit_gamma_gamma(customers);
+  if (!value) {
+    std::cerr << "cvmd clv: " << value.error() << "\n";
+    return 1;
+  }
+  boost::json::object out;
+  out["bgnbd"] = {{"r", purchases->r}, {"alpha", purchases->alpha}, {"a", purchases->a}, {"b", purchases->b},
+                  {"log_likelihood", purchases->log_likelihood}};
+  out["gamma_gamma"] = {{"p", value->p}, {"q", value->q}, {"gamma", value->gamma},
+                        {"log_likelihood", value->log_likelihood}};
+  out["customers"] = static_cast<std::int64_t>(customers.size());
+  out["period"] = period;
+  if (format == "json") {
+    std::cout << boost::json::serialize(out) << "\n";
+    return 0;
+  }
+  std::printf("BG/NBD (purchases, per %s): r %.4f  alpha %.4f  a %.4f  b %.4f  log-likelihood %.2f\n", period.c_str(),
+              purchases->r, purchases->alpha, purchases->a, purchases->b, purchases->log_likelihood);
+  std::printf("Gamma-Gamma (order value): p %.4f  q %.4f  gamma %.4f  log-likelihood %.2f\n", value->p, value->q,
+              value->gamma, value->log_likelihood);
+  std::printf("fitted on %zu buyers as of %s\n", customers.size(), format_date(*at).c_str());
+  return 0;
+}
+
 } // namespace
 
 void
@@ -242,6 +283,16 @@ add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code)
   segments->add_option("--format", segments_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
   segments->callback([segments_args, &global, &exit_code] {
     exit_code = run_segments(global, segments_args->at, segments_args->format);
+  });
+
+  auto clv_args = std::make_shared<ListArgs>();
+  auto clv_period = std::make_shared<std::string>("week");
+  auto* clv_command = app.add_subcommand("clv", "Fit the BG/NBD and Gamma-Gamma models and print their parameters");
+  clv_command->add_option("--at", clv_args->at, "End of the calibration window (inclusive); default now");
+  clv_command->add_option("--period", *clv_period, "Time unit of the model")->check(CLI::IsMember({"day", "week"}));
+  clv_command->add_option("--format", clv_args->format, "Output format")->check(CLI::IsMember({"table", "json"}));
+  clv_command->callback([clv_args, clv_period, &global, &exit_code] {
+    exit_code = run_clv(global, clv_args->at, *clv_period, clv_args->format);
   });
 
   auto customer_args = std::make_shared<ListArgs>();

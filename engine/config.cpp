@@ -40,6 +40,10 @@ read_metrics(const std::string& file, const std::string& key, const YAML::Node& 
       days = &metrics.inactive_after_days;
     } else if (key == "vip" && name == "top_percent") {
       number = &metrics.vip_top_percent;
+    } else if (key == "clv" && name == "horizon_days") {
+      number = &metrics.clv_horizon_days;
+    } else if (key == "clv" && name == "discount_rate") {
+      number = &metrics.clv_discount_rate;
     } else {
       return where(file, entry.first.Mark()) + ": error: unknown key '" + key + "." + name + "'";
     }
@@ -51,13 +55,17 @@ read_metrics(const std::string& file, const std::string& key, const YAML::Node& 
         }
       } else {
         *number = entry.second.as<double>();
-        if (*number <= 0 || *number > 100) {
+        const double high = name == "horizon_days" ? 3650 : name == "discount_rate" ? 1 : 100;
+        if (*number < 0 || (*number == 0 && name != "discount_rate") || *number > high) {
           throw YAML::Exception(entry.second.Mark(), "");
         }
       }
     } catch (const YAML::Exception&) {
       return where(file, entry.second.Mark()) + ": error: '" + key + "." + name + "' must be " +
-             (days ? "a whole number of days above 0" : "a percentage above 0 and at most 100");
+             (days                       ? "a whole number of days above 0"
+              : name == "horizon_days"   ? "a number of days above 0 and at most 3650"
+              : name == "discount_rate"  ? "a yearly rate from 0 to 1 (0.1 = 10%)"
+                                         : "a percentage above 0 and at most 100");
     }
   }
   if (metrics.lapsing_after_days >= metrics.inactive_after_days) {
@@ -123,7 +131,7 @@ load_config(const std::string& path)
       config.templates_set = true;
     } else if (key == "timezone") {
       config.timezone = entry.second.Scalar();
-    } else if (key == "lifecycle" || key == "vip") {
+    } else if (key == "lifecycle" || key == "vip" || key == "clv") {
       if (auto error = read_metrics(file, key, entry.second, config.metrics); !error.empty()) {
         return Result<Config>::failure(error);
       }

@@ -1,5 +1,7 @@
 #include "engine/customer_state.hpp"
 
+#include "engine/clv.hpp"
+
 #include <algorithm>
 #include <numeric>
 
@@ -170,9 +172,28 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   s.m_numbers[attr("r_score")] = r;
   s.m_numbers[attr("f_score")] = f;
   s.m_numbers[attr("m_score")] = m;
-  for (const auto* unknown : {"clv", "p_alive", "expected_orders"}) {
-    s.m_numbers[attr(unknown)] = std::vector<double>(n, nan); // predicted by the CLV models
+  std::vector<double> clv_column(n, nan), alive(n, nan), expected(n, nan);
+  if (config.predict_clv) {
+    // Weekly, as in the models' literature; prospects have nothing to predict from.
+    const auto summaries = summarize_purchases(store, at, 7);
+    const auto purchases = fit_bgnbd(summaries);
+    const auto value = fit_gamma_gamma(summaries);
+    if (purchases && value) {
+      ClvSettings settings;
+      settings.period_days = 7;
+      settings.horizon_periods = std::round(config.clv_horizon_days / 7);
+      settings.annual_discount_rate = config.clv_discount_rate;
+      for (const auto& c : summaries) {
+        const auto i = s.m_index.at(c.customer_id);
+        alive[i] = p_alive(*purchases, c);
+        expected[i] = expected_purchases(*purchases, c, settings.horizon_periods);
+        clv_column[i] = clv(*purchases, *value, c, settings);
+      }
+    }
   }
+  s.m_numbers[attr("clv")] = std::move(clv_column);
+  s.m_numbers[attr("p_alive")] = std::move(alive);
+  s.m_numbers[attr("expected_orders")] = std::move(expected);
   s.m_texts[attr("rfm")] = std::move(rfm);
   s.m_texts[attr("rfm_segment")] = std::move(segment);
   s.m_texts[attr("lifecycle")] = std::move(lifecycle);

@@ -21,6 +21,9 @@ struct MetricsConfig
   int lapsing_after_days = 60;
   int inactive_after_days = 180;
   double vip_top_percent = 5;
+  double clv_horizon_days = 365;
+  double clv_discount_rate = 0.10; // per year
+  bool predict_clv = true;          // fit BG/NBD + Gamma-Gamma when building a snapshot
 };
 
 class CustomerState

@@ -24,3 +24,11 @@ with tempfile.TemporaryDirectory() as tmp:
     revenue = sum(r["revenue"] for r in rows if r["dimension"] == "lifecycle")
     assert abs(revenue - 2500315.63) < 0.01, revenue
     print("ok", lifecycle)
+    fit = json.loads(subprocess.run([cvmd, "--store", store, "clv", "--at", "1997-09-30", "--format", "json"],
+                                    capture_output=True, text=True, check=True).stdout)
+    bg = fit["bgnbd"]
+    # All 23,570 customers, 39 weeks: close to the published fit on the 1/10 sample.
+    assert abs(bg["r"] - 0.2516) < 0.002 and abs(bg["alpha"] - 4.789) < 0.02, bg
+    assert abs(bg["a"] - 0.7234) < 0.005 and abs(bg["b"] - 2.161) < 0.02, bg
+    assert abs(bg["log_likelihood"] - (-95368.44)) < 0.5, bg
+    print("ok clv", bg)
