@@ -1,5 +1,6 @@
 #include "engine/command_data.hpp"
 
+#include "engine/aggregates.hpp"
 #include "engine/clv.hpp"
 #include "engine/config.hpp"
 #include "engine/customer_state.hpp"
@@ -253,6 +254,73 @@ run_clv(const GlobalOptions& global, const std::string& at_text, const std::stri
   return 0;
 }
 
+int
+run_metrics(const GlobalOptions& global, const std::string& at_text, const std::string& format, const std::string& view)
+{
+  auto opened = open_store(global);
+  const auto at = parse_at(at_text);
+  if (!opened || !at) {
+    return 2;
+  }
+  const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
+  const auto a = compute_aggregates(*opened->store, state);
+
+  Table summary;
+  summary.columns = {"metric", "value"};
+  const auto add = [&](const char* name, boost::json::value v) { summary.rows.push_back({boost::json::value(name), v}); };
+  add("customers", static_cast<std::int64_t>(a.customers));
+  add("buyers", static_cast<std::int64_t>(a.buyers));
+  add("orders", static_cast<std::int64_t>(a.orders));
+  add("revenue", a.revenue);
+  add("aov", number_or_null(a.aov));
+  add("purchase_frequency", number_or_null(a.purchase_frequency));
+  add("repeat_rate", number_or_null(a.repeat_rate));
+  add("top20_revenue_share", number_or_null(a.top20_revenue_share));
+  add("historical_ltv", number_or_null(a.historical_ltv));
+  add("predicted_ltv", number_or_null(a.predicted_ltv));
+
+  Table months;
+  months.columns = {"month", "buyers", "retained", "retention", "churn", "revenue"};
+  for (const auto& m : a.months) {
+    months.rows.push_back({boost::json::value(m.month), boost::json::value(static_cast<std::int64_t>(m.buyers)),
+                           boost::json::value(static_cast<std::int64_t>(m.retained)), number_or_null(m.retention),
+                           number_or_null(std::isnan(m.retention) ? m.retention : 1 - m.retention),
+                           boost::json::value(m.revenue)});
+  }
+  Table cohorts;
+  cohorts.columns = {"cohort", "size"};
+  std::size_t width = 0;
+  for (const auto& c : a.cohorts) {
+    width = std::max(width, c.retention.size());
+  }
+  for (std::size_t k = 0; k < width; ++k) {
+    cohorts.columns.push_back("m" + std::to_string(k));
+  }
+  for (const auto& c : a.cohorts) {
+    std::vector<boost::json::value> row{boost::json::value(c.month), boost::json::value(static_cast<std::int64_t>(c.size))};
+    for (std::size_t k = 0; k < width; ++k) {
+      row.push_back(k < c.retention.size() ? boost::json::value(c.retention[k]) : boost::json::value(nullptr));
+    }
+    cohorts.rows.push_back(std::move(row));
+  }
+
+  if (format == "json") {
+    boost::json::object out;
+    for (const auto& row : summary.rows) {
+      out[row[0].as_string()] = row[1];
+    }
+    out["months"] = boost::json::parse(months.render("json"));
+    out["cohorts"] = boost::json::parse(cohorts.render("json"));
+    std::cout << boost::json::serialize(out) << "\n";
+  } else if (format == "csv") {
+    std::cout << (view == "months" ? months : view == "cohorts" ? cohorts : summary).render("csv");
+  } else {
+    std::cout << summary.render("table") << "\n" << months.render("table") << "\ncohort retention (share of each first-order month buying in month +k)\n"
+              << cohorts.render("table");
+  }
+  return 0;
+}
+
 } // namespace
 
 void
@@ -283,6 +351,16 @@ add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code)
   segments->add_option("--format", segments_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
   segments->callback([segments_args, &global, &exit_code] {
     exit_code = run_segments(global, segments_args->at, segments_args->format);
+  });
+
+  auto metrics_args = std::make_shared<ListArgs>();
+  auto metrics_view = std::make_shared<std::string>("summary");
+  auto* metrics = app.add_subcommand("metrics", "Shop-wide metrics: revenue, AOV, repeat rate, monthly retention, cohorts, LTV");
+  metrics->add_option("--at", metrics_args->at, "As of this date (YYYY-MM-DD, inclusive) or time; default now");
+  metrics->add_option("--format", metrics_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
+  metrics->add_option("--view", *metrics_view, "With --format csv: which table")->check(CLI::IsMember({"summary", "months", "cohorts"}));
+  metrics->callback([metrics_args, metrics_view, &global, &exit_code] {
+    exit_code = run_metrics(global, metrics_args->at, metrics_args->format, *metrics_view);
   });
 
   auto clv_args = std::make_shared<ListArgs>();

@@ -307,3 +307,47 @@ TEST_SUITE("metrics")
     CHECK_FALSE(dsl::evaluate(loaded.program->segments.at(0), *loaded.program, facts));
   }
 }
+
+#include "engine/aggregates.hpp"
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("shop-wide aggregates, monthly retention and cohorts")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers, w.file("c.csv", "customer_id\nc4\n"));
+    // Jan: c1 c2; Feb: c1 c3; Mar: c1 c2.
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                           "1,c1,2026-01-05,10\n2,c2,2026-01-20,30\n"
+                           "3,c1,2026-02-03,10\n4,c3,2026-02-10,50\n"
+                           "5,c1,2026-03-01,10\n6,c2,2026-03-30,90\n"));
+    MetricsConfig config;
+    config.predict_clv = false;
+    const auto state = CustomerState::build(*store, *parse_time("2026-03-31T23:59:59Z"), config);
+    const auto a = compute_aggregates(*store, state);
+    CHECK(a.customers == 4);
+    CHECK(a.buyers == 3);
+    CHECK(a.orders == 6);
+    CHECK(a.revenue == doctest::Approx(200));
+    CHECK(a.aov == doctest::Approx(200.0 / 6));
+    CHECK(a.purchase_frequency == doctest::Approx(2));
+    CHECK(a.repeat_rate == doctest::Approx(2.0 / 3));
+    CHECK(a.top20_revenue_share == doctest::Approx(120.0 / 200)); // the best one of three: c2
+    CHECK(a.historical_ltv == doctest::Approx(200.0 / 3));
+    CHECK(std::isnan(a.predicted_ltv));
+    REQUIRE(a.months.size() == 3);
+    CHECK(a.months[0].month == "2026-01");
+    CHECK(std::isnan(a.months[0].retention));
+    CHECK(a.months[1].retained == 1); // c1
+    CHECK(a.months[1].retention == doctest::Approx(0.5));
+    CHECK(a.months[2].retained == 1); // c1 again; c2 came back after a gap
+    CHECK(a.months[2].revenue == doctest::Approx(100));
+    REQUIRE(a.cohorts.size() == 2);
+    CHECK(a.cohorts[0].month == "2026-01");
+    CHECK(a.cohorts[0].size == 2);
+    CHECK(a.cohorts[0].retention == std::vector<double>{1.0, 0.5, 1.0});
+    CHECK(a.cohorts[1].retention == std::vector<double>{1.0, 0.0});
+  }
+}
