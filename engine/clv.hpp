@@ -45,6 +45,10 @@ double bgnbd_log_likelihood(const BgNbd& model, double x, double t_x, double T);
 double gamma_gamma_log_likelihood(const GammaGamma& model, double x, double monetary);
 
 Result<BgNbd> fit_bgnbd(const std::vector<PurchaseSummary>& customers);
+// The summed log-likelihood and, if `gradient` is given, its gradient in the logarithms of
+// (r, alpha, a, b) — what the fit climbs.
+double bgnbd_log_likelihood_and_gradient(const BgNbd& model, const std::vector<PurchaseSummary>& customers,
+                                         double* gradient);
 // Fitted on customers with at least one repeat purchase.
 Result<GammaGamma> fit_gamma_gamma(const std::vector<PurchaseSummary>& customers);
 

@@ -227,7 +227,11 @@ private:
       row.category = trim(*category);
     }
     if (writing()) {
-      m_writer.ensure_customer(row.customer_id, m_options.now);
+      // Orders come grouped by customer in most exports: skip the lookup for a repeat.
+      if (row.customer_id != m_last_customer) {
+        m_writer.ensure_customer(row.customer_id, m_options.now);
+        m_last_customer = row.customer_id;
+      }
       const auto outcome = m_writer.insert_order(row);
       if (outcome == InsertOutcome::conflict) {
         return "order_id '" + row.order_id + "' is already stored with other values";
@@ -279,6 +283,7 @@ private:
   bool m_checked_columns = false;
   std::string m_missing_column;
   std::unordered_set<std::string> m_customers_seen;
+  std::string m_last_customer;
 };
 
 } // namespace

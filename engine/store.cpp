@@ -78,6 +78,7 @@ Store::open(const std::string& path)
     db->exec("PRAGMA journal_mode = WAL");
     db->exec("PRAGMA foreign_keys = ON");
     db->exec("PRAGMA synchronous = NORMAL");
+    db->exec("PRAGMA cache_size = -65536"); // 64 MiB: imports touch the whole orders index
     db->setBusyTimeout(5000);
     std::unique_ptr<Store> store(new Store(path, std::move(db)));
     store->migrate();
@@ -127,11 +128,24 @@ Store::Writer::commit()
   m_transaction->commit();
 }
 
+// Prepared once per writer: an import runs the same few statements millions of times.
+SQLite::Statement&
+Store::Writer::statement(const std::string& sql)
+{
+  auto it = m_statements.find(sql);
+  if (it == m_statements.end()) {
+    it = m_statements.emplace(sql, std::make_unique<SQLite::Statement>(*m_store.m_db, sql)).first;
+  } else {
+    it->second->reset();
+    it->second->clearBindings();
+  }
+  return *it->second;
+}
+
 void
 Store::Writer::ensure_customer(const std::string& customer_id, std::int64_t now)
 {
-  SQLite::Statement insert(*m_store.m_db,
-                           "INSERT OR IGNORE INTO customers (customer_id, created_at) VALUES (?, ?)");
+  auto& insert = statement("INSERT OR IGNORE INTO customers (customer_id, created_at) VALUES (?, ?)");
   insert.bind(1, customer_id);
   insert.bind(2, static_cast<int64_t>(now));
   insert.exec();
@@ -141,14 +155,13 @@ void
 Store::Writer::upsert_customer(const CustomerRow& row, std::int64_t now)
 {
   ensure_customer(row.customer_id, now);
-  auto& db = *m_store.m_db;
   for (const auto& [name, value] : row.fields) {
     // Column names come from the fixed list above, never from input.
     const auto& known = customer_fields();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       throw std::logic_error("not a customer column: " + name);
     }
-    SQLite::Statement update(db, "UPDATE customers SET " + name + " = ? WHERE customer_id = ?");
+    auto& update = statement("UPDATE customers SET " + name + " = ? WHERE customer_id = ?");
     if (value.empty()) {
       update.bind(1);
     } else {
@@ -162,7 +175,7 @@ Store::Writer::upsert_customer(const CustomerRow& row, std::int64_t now)
       return;
     }
     // The time is when the consent last changed, so an unchanged re-import keeps it.
-    SQLite::Statement update(db, std::string("UPDATE customers SET ") + channel + "_consent = ?, " + channel +
+    auto& update = statement(std::string("UPDATE customers SET ") + channel + "_consent = ?, " + channel +
                                    "_consent_at = ? WHERE customer_id = ? AND " + channel + "_consent != ?");
     update.bind(1, *given ? 1 : 0);
     update.bind(2, static_cast<int64_t>(now));
@@ -173,7 +186,7 @@ Store::Writer::upsert_customer(const CustomerRow& row, std::int64_t now)
   consent("email", row.email_consent);
   consent("sms", row.sms_consent);
   for (const auto& [name, value] : row.profile) {
-    SQLite::Statement upsert(db, "INSERT INTO customer_profile (customer_id, name, value) VALUES (?, ?, ?) "
+    auto& upsert = statement("INSERT INTO customer_profile (customer_id, name, value) VALUES (?, ?, ?) "
                                  "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value");
     upsert.bind(1, row.customer_id);
     upsert.bind(2, name);
@@ -185,8 +198,7 @@ Store::Writer::upsert_customer(const CustomerRow& row, std::int64_t now)
 InsertOutcome
 Store::Writer::insert_order(const OrderRow& row)
 {
-  auto& db = *m_store.m_db;
-  SQLite::Statement insert(db, "INSERT OR IGNORE INTO orders (order_id, customer_id, ordered_at, amount_cents, "
+  auto& insert = statement("INSERT OR IGNORE INTO orders (order_id, customer_id, ordered_at, amount_cents, "
                                "currency, category) VALUES (?, ?, ?, ?, ?, ?)");
   insert.bind(1, row.order_id);
   insert.bind(2, row.customer_id);
@@ -197,7 +209,7 @@ Store::Writer::insert_order(const OrderRow& row)
   if (insert.exec() == 1) {
     return InsertOutcome::inserted;
   }
-  SQLite::Statement same(db, "SELECT customer_id = ? AND ordered_at = ? AND amount_cents = ? AND currency = ? "
+  auto& same = statement("SELECT customer_id = ? AND ordered_at = ? AND amount_cents = ? AND currency = ? "
                              "AND category = ? FROM orders WHERE order_id = ?");
   same.bind(1, row.customer_id);
   same.bind(2, static_cast<int64_t>(row.ordered_at));
@@ -212,8 +224,7 @@ Store::Writer::insert_order(const OrderRow& row)
 InsertOutcome
 Store::Writer::insert_event(const EventRow& row)
 {
-  SQLite::Statement insert(*m_store.m_db,
-                           "INSERT OR IGNORE INTO events (customer_id, type, at, properties) VALUES (?, ?, ?, ?)");
+  auto& insert = statement("INSERT OR IGNORE INTO events (customer_id, type, at, properties) VALUES (?, ?, ?, ?)");
   insert.bind(1, row.customer_id);
   insert.bind(2, row.type);
   insert.bind(3, static_cast<int64_t>(row.at));

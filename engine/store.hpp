@@ -15,6 +15,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 class Transaction;
 } // namespace SQLite
 
@@ -87,8 +88,11 @@ public:
     InsertOutcome insert_event(const EventRow& row);
 
   private:
+    SQLite::Statement& statement(const std::string& sql);
+
     Store& m_store;
     std::unique_ptr<SQLite::Transaction> m_transaction;
+    std::map<std::string, std::unique_ptr<SQLite::Statement>> m_statements;
   };
 
   std::int64_t customer_count() const;

@@ -126,6 +126,31 @@ TEST_SUITE("clv")
     CHECK(clv(m2, g, recent, ClvSettings{}) > clv(m2, g, silent, ClvSettings{}));
   }
 
+  TEST_CASE("the analytic gradient of the BG/NBD likelihood matches finite differences")
+  {
+    const auto data = simulate_bgnbd(BgNbd{0.5, 6.0, 0.7, 2.5, 0}, 500, 52, 3);
+    const BgNbd at{0.4, 5.0, 0.9, 2.0, 0};
+    double gradient[4];
+    bgnbd_log_likelihood_and_gradient(at, data, gradient);
+    for (int k = 0; k < 4; ++k) {
+      BgNbd up = at, down = at;
+      double* u = k == 0 ? &up.r : k == 1 ? &up.alpha : k == 2 ? &up.a : &up.b;
+      double* d = k == 0 ? &down.r : k == 1 ? &down.alpha : k == 2 ? &down.a : &down.b;
+      const double h = 1e-6;
+      *u *= std::exp(h);  // steps in the logarithm, as the gradient is
+      *d *= std::exp(-h);
+      const double numeric = (bgnbd_log_likelihood_and_gradient(up, data, nullptr) -
+                              bgnbd_log_likelihood_and_gradient(down, data, nullptr)) / (2 * h);
+      CHECK(gradient[k] == doctest::Approx(numeric).epsilon(1e-5));
+    }
+    // And the summed value is the sum of the per-customer likelihoods.
+    double sum = 0;
+    for (const auto& c : data) {
+      sum += bgnbd_log_likelihood(at, c.x, c.t_x, c.T);
+    }
+    CHECK(bgnbd_log_likelihood_and_gradient(at, data, nullptr) == doctest::Approx(sum).epsilon(1e-12));
+  }
+
   TEST_CASE("fitting needs repeat buyers")
   {
     std::vector<PurchaseSummary> once(10);

@@ -351,3 +351,17 @@ TEST_SUITE("metrics")
     CHECK(a.cohorts[1].retention == std::vector<double>{1.0, 0.0});
   }
 }
+
+TEST_SUITE("import")
+{
+  TEST_CASE("the fast path for canonical times agrees with the general parser")
+  {
+    CHECK(*parse_time("2026-03-01T14:30:05Z") == *parse_time("2026-03-01T14:30:05+00:00"));
+    CHECK(*parse_time("2026-03-01 14:30:05Z") == *parse_time("2026-03-01T15:30:05+01:00"));
+    CHECK(*parse_time("2024-02-29T00:00:00Z") == *parse_time("2024-02-29"));
+    CHECK_FALSE(parse_time("2026-02-30T00:00:00Z"));
+    CHECK_FALSE(parse_time("2026-03-01T24:00:00Z"));
+    CHECK_FALSE(parse_time("2026-03-01T1x:00:00Z"));
+    CHECK(format_time(*parse_time("2026-03-01T14:30:05Z")) == "2026-03-01T14:30:05Z");
+  }
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Customer-state benchmarks: import of a synthetic shop's orders by cvmd (validating, into the
+# indexed store) against sqlite3's own .import of the same CSV into a bare table, then the
+# snapshot (metrics, RFM, segments, CLV fit) through `cvmd segments`, and `cvmd clv`.
+# Usage: bench/bench_customer_state.sh [CUSTOMERS] [ORDERS]   (default 100000 1000000)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+build="${BUILD:-$here/../build}"
+customers="${1:-100000}"
+orders="${2:-1000000}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$build/bench/gen_shop" "$customers" "$orders" "$work"
+measure() { # label, command...: prints seconds and peak RSS
+  label="$1"; shift
+  /usr/bin/time -f "$label: %e s, peak RSS %M KiB" "$@" > /dev/null
+}
+measure "cvmd import customers" "$build/cvmd" --store "$work/shop.db" import customers "$work/customers.csv"
+measure "cvmd import orders   " "$build/cvmd" --store "$work/shop.db" import orders "$work/orders.csv"
+measure "sqlite3 .import      " sqlite3 "$work/bare.db" -cmd ".mode csv" ".import $work/orders.csv orders"
+measure "cvmd segments        " "$build/cvmd" --store "$work/shop.db" segments --at 2026-01-01
+measure "cvmd clv             " "$build/cvmd" --store "$work/shop.db" clv --at 2026-01-01
+ls -l "$work/orders.csv" | awk '{print "orders.csv: " $5 " bytes"}'
