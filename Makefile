@@ -22,8 +22,17 @@ build: configure
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
+CDNOW ?= ../shared/data/CDNOW_master.txt
+
 demo: build
 	@$(BUILD)/cvmd demo --scenarios scenarios
+	@if [ -f "$(CDNOW)" ]; then \
+	  echo; echo "== The CDNOW store (real 1997-98 transactions): import, segments, CLV models"; \
+	  rm -f $(BUILD)/cdnow.db $(BUILD)/cdnow.db-wal $(BUILD)/cdnow.db-shm; \
+	  CVMD=$(BUILD)/cvmd examples/cdnow/load.sh "$(CDNOW)" $(BUILD)/cdnow.db && \
+	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db clv --at 1997-09-30 && \
+	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db metrics --at 1998-06-30 --format csv; \
+	fi
 
 # libFuzzer over parse+check; FUZZ_SECONDS=600 is the issue's ten minutes.
 FUZZ_BUILD   ?= build-fuzz
@@ -39,6 +48,7 @@ fuzz:
 
 bench: build
 	@$(BUILD)/bench/bench_dsl
+	@BUILD=$(BUILD) bench/bench_customer_state.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
