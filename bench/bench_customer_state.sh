@@ -19,5 +19,5 @@ measure "cvmd import customers" "$build/cvmd" --store "$work/shop.db" import cus
 measure "cvmd import orders   " "$build/cvmd" --store "$work/shop.db" import orders "$work/orders.csv"
 measure "sqlite3 .import      " sqlite3 "$work/bare.db" -cmd ".mode csv" ".import $work/orders.csv orders"
 measure "cvmd segments        " "$build/cvmd" --store "$work/shop.db" segments --at 2026-01-01
-measure "cvmd clv             " "$build/cvmd" --store "$work/shop.db" clv --at 2026-01-01
+/usr/bin/time -f "cvmd clv             : %e s, peak RSS %M KiB" "$build/cvmd" --store "$work/shop.db" clv --at 2026-01-01 | tail -1
 ls -l "$work/orders.csv" | awk '{print "orders.csv: " $5 " bytes"}'

@@ -38,16 +38,25 @@ compute_aggregates(const Store& store, const CustomerState& state)
   std::map<int, double> revenue_by_month;
   std::map<std::string, int> first_month;
   std::map<std::string, double> revenue_by_customer;
+  std::int64_t total_cents = 0;
+  std::map<int, std::int64_t> cents_by_month;
+  std::map<std::string, std::int64_t> cents_by_customer;
   store.for_each_order(state.at(), [&](const OrderRow& o) {
     const int m = month_index(o.ordered_at);
-    const double amount = static_cast<double>(o.amount_cents) / 100.0;
     buyers_by_month[m].insert(o.customer_id);
-    revenue_by_month[m] += amount;
+    cents_by_month[m] += o.amount_cents;
     first_month.try_emplace(o.customer_id, m); // orders come in time order per customer
-    revenue_by_customer[o.customer_id] += amount;
-    out.revenue += amount;
+    cents_by_customer[o.customer_id] += o.amount_cents; // exact: ties stay ties
+    total_cents += o.amount_cents;
     ++out.orders;
   });
+  out.revenue = static_cast<double>(total_cents) / 100.0;
+  for (const auto& [m, c] : cents_by_month) {
+    revenue_by_month[m] = static_cast<double>(c) / 100.0;
+  }
+  for (const auto& [id, c] : cents_by_customer) {
+    revenue_by_customer[id] = static_cast<double>(c) / 100.0;
+  }
   out.buyers = revenue_by_customer.size();
   if (out.buyers == 0) {
     out.aov = out.purchase_frequency = out.repeat_rate = out.top20_revenue_share = out.historical_ltv =

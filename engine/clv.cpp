@@ -373,7 +373,8 @@ clv(const BgNbd& purchases, const GammaGamma& value, const PurchaseSummary& c, c
   double before = 0;
   for (double k = 1; k <= steps; k += 1) {
     const double upto = expected_purchases(purchases, c, k * step);
-    total += (upto - before) * order_value / std::pow(1 + per_period_rate, k * step);
+    // The purchases of a step fall across it: discount them at its middle.
+    total += (upto - before) * order_value / std::pow(1 + per_period_rate, (k - 0.5) * step);
     before = upto;
   }
   return total;

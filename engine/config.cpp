@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 namespace cvmd {
@@ -56,7 +57,7 @@ read_metrics(const std::string& file, const std::string& key, const YAML::Node& 
       } else {
         *number = entry.second.as<double>();
         const double high = name == "horizon_days" ? 3650 : name == "discount_rate" ? 1 : 100;
-        if (*number < 0 || (*number == 0 && name != "discount_rate") || *number > high) {
+        if (!std::isfinite(*number) || *number < 0 || (*number == 0 && name != "discount_rate") || *number > high) {
           throw YAML::Exception(entry.second.Mark(), "");
         }
       }

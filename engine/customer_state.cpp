@@ -66,7 +66,13 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
                                 "acquisition_channel"};
   std::vector<bool> email_consent;
   std::vector<bool> sms_consent;
+  // A customer whose first order comes after `at` was not a customer yet. (Customers
+  // without any order have no date of their own and are prospects at every `at`.)
+  const auto first_orders = store.first_order_times();
   store.for_each_customer([&](const StoredCustomer& c) {
+    if (auto it = first_orders.find(c.customer_id); it != first_orders.end() && it->second > at) {
+      return;
+    }
     const auto i = s.m_ids.size();
     s.m_index.emplace(c.customer_id, i);
     s.m_ids.push_back(c.customer_id);
@@ -88,6 +94,7 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   }
 
   std::vector<double> orders(n, 0), revenue(n, 0);
+  std::vector<std::int64_t> cents(n, 0); // summed exactly: 0.10 + 0.20 ties with 0.30
   s.m_first_order_at.assign(n, 0);
   s.m_last_order_at.assign(n, 0);
   store.for_each_order(at, [&](const OrderRow& o) {
@@ -97,8 +104,11 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     }
     s.m_last_order_at[i] = o.ordered_at;
     orders[i] += 1;
-    revenue[i] += static_cast<double>(o.amount_cents) / 100.0;
+    cents[i] += o.amount_cents;
   });
+  for (std::size_t i = 0; i < n; ++i) {
+    revenue[i] = static_cast<double>(cents[i]) / 100.0;
+  }
 
   const double nan = std::nan("");
   std::vector<double> aov(n, nan), since_last(n, nan), since_first(n, nan), between(n, nan);
@@ -156,10 +166,16 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   }
   // Value tiers by share of revenue, best customers first: those who bring the first 50%
   // are high, the next 30% medium, the rest (and prospects) low.
+  // Equal revenue, equal tier: the tier of the first of the tied customers.
   const double total = std::accumulate(revenue.begin(), revenue.end(), 0.0);
   double before = 0;
-  for (auto i : by_revenue) {
-    tier[i] = before < 0.5 * total ? "high" : before < 0.8 * total ? "medium" : "low";
+  const char* tied_tier = "low";
+  for (std::size_t k = 0; k < by_revenue.size(); ++k) {
+    const auto i = by_revenue[k];
+    if (k == 0 || revenue[i] != revenue[by_revenue[k - 1]]) {
+      tied_tier = before < 0.5 * total ? "high" : before < 0.8 * total ? "medium" : "low";
+    }
+    tier[i] = tied_tier;
     before += revenue[i];
   }
 
@@ -178,16 +194,19 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     const auto summaries = summarize_purchases(store, at, 7);
     const auto purchases = fit_bgnbd(summaries);
     const auto value = fit_gamma_gamma(summaries);
-    if (purchases && value) {
-      ClvSettings settings;
-      settings.period_days = 7;
-      settings.horizon_periods = std::round(config.clv_horizon_days / 7);
-      settings.annual_discount_rate = config.clv_discount_rate;
-      for (const auto& c : summaries) {
-        const auto i = s.m_index.at(c.customer_id);
-        alive[i] = p_alive(*purchases, c);
-        expected[i] = expected_purchases(*purchases, c, settings.horizon_periods);
-        clv_column[i] = clv(*purchases, *value, c, settings);
+    ClvSettings settings;
+    settings.period_days = 7;
+    settings.horizon_periods = std::max(1.0, std::round(config.clv_horizon_days / 7));
+    settings.annual_discount_rate = config.clv_discount_rate;
+    for (const auto& c : summaries) {
+      const auto it = s.m_index.find(c.customer_id);
+      if (!purchases || it == s.m_index.end()) {
+        continue;
+      }
+      alive[it->second] = p_alive(*purchases, c);
+      expected[it->second] = expected_purchases(*purchases, c, settings.horizon_periods);
+      if (value) { // CLV needs both models; the purchase predictions stand on their own
+        clv_column[it->second] = clv(*purchases, *value, c, settings);
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "engine/importer.hpp"
 
+#include "dsl/source.hpp"
 #include "engine/records.hpp"
 #include "engine/values.hpp"
 
@@ -42,6 +43,9 @@ check_id(const std::string& name, const std::string& value)
   }
   if (value.size() > 200) {
     return name + " is longer than 200 characters";
+  }
+  if (dsl::find_invalid_utf8(value) != std::string::npos) {
+    return name + " is not valid UTF-8";
   }
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {
@@ -100,17 +104,16 @@ private:
 
   void record(const Record& r)
   {
-    if (!m_checked_columns) {
-      m_checked_columns = true;
-      for (const auto& column : required_columns(m_kind)) {
-        if (!r.find(column)) {
-          m_missing_column = column;
-        }
+    // Every record: in JSON Lines each line has its own keys.
+    for (const auto& column : required_columns(m_kind)) {
+      if (!r.find(column)) {
+        bad(r.line, "missing column '" + column + "'");
+        return;
       }
-    }
-    if (!m_missing_column.empty() && !r.find(m_missing_column)) {
-      bad(r.line, "missing column '" + m_missing_column + "'");
-      return;
+      if (r.is_structured(column)) {
+        bad(r.line, column + " must be a text or a number, not a JSON object, array or boolean");
+        return;
+      }
     }
     ++m_report.rows;
     std::string problem;
@@ -147,7 +150,7 @@ private:
     if (auto p = check_id("customer_id", row.customer_id); !p.empty()) {
       return p;
     }
-    if (!m_customers_seen.insert(row.customer_id).second) {
+    if (m_customers_seen.count(row.customer_id)) {
       return "customer_id '" + row.customer_id + "' appears twice in this file";
     }
     const auto& fields = customer_fields();
@@ -184,6 +187,7 @@ private:
         row.profile[name] = value; // other columns: custom profile fields
       }
     }
+    m_customers_seen.insert(row.customer_id); // only once the row is valid
     if (writing()) {
       m_writer.upsert_customer(row, m_options.now);
       ++m_report.inserted;
@@ -227,16 +231,22 @@ private:
       row.category = trim(*category);
     }
     if (writing()) {
+      // A conflicting order must not leave its customer behind (with --skip-bad): look
+      // first, create the customer only for an order that will be written.
+      const auto stored = m_writer.compare_order(row);
+      if (stored == InsertOutcome::conflict) {
+        return "order_id '" + row.order_id + "' is already stored with other values";
+      }
+      if (stored == InsertOutcome::unchanged) {
+        count(stored);
+        return {};
+      }
       // Orders come grouped by customer in most exports: skip the lookup for a repeat.
       if (row.customer_id != m_last_customer) {
         m_writer.ensure_customer(row.customer_id, m_options.now);
         m_last_customer = row.customer_id;
       }
-      const auto outcome = m_writer.insert_order(row);
-      if (outcome == InsertOutcome::conflict) {
-        return "order_id '" + row.order_id + "' is already stored with other values";
-      }
-      count(outcome);
+      count(m_writer.insert_order(row));
     }
     return {};
   }
@@ -280,8 +290,6 @@ private:
   ImportOptions m_options;
   Store::Writer m_writer;
   ImportReport m_report;
-  bool m_checked_columns = false;
-  std::string m_missing_column;
   std::unordered_set<std::string> m_customers_seen;
   std::string m_last_customer;
 };

@@ -3,10 +3,19 @@
 #include <boost/json.hpp>
 #include <csv.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 namespace cvmd {
+
+bool
+Record::is_structured(const std::string& name) const
+{
+  return std::find(structured.begin(), structured.end(), name) != structured.end();
+}
 
 const std::string*
 Record::find(const std::string& name) const
@@ -20,6 +29,47 @@ Record::find(const std::string& name) const
 }
 
 namespace {
+
+// Lines from a stream in 64 KiB blocks; a line longer than max_line_bytes is kept only up
+// to that length (the caller refuses it), so a binary file cannot fill the memory.
+class LineReader
+{
+public:
+  explicit LineReader(std::istream& in) : m_in(in), m_buffer(1 << 16) {}
+
+  bool next(std::string& line)
+  {
+    line.clear();
+    bool any = false;
+    while (true) {
+      if (m_pos == m_end) {
+        m_in.read(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
+        m_end = static_cast<std::size_t>(m_in.gcount());
+        m_pos = 0;
+        if (m_end == 0) {
+          return any;
+        }
+      }
+      any = true;
+      const char* start = m_buffer.data() + m_pos;
+      const auto* newline = static_cast<const char*>(std::memchr(start, '\n', m_end - m_pos));
+      const std::size_t length = newline ? static_cast<std::size_t>(newline - start) : m_end - m_pos;
+      if (line.size() <= max_line_bytes) {
+        line.append(start, std::min(length, max_line_bytes + 1 - line.size()));
+      }
+      m_pos += length + (newline ? 1 : 0);
+      if (newline) {
+        return true;
+      }
+    }
+  }
+
+private:
+  std::istream& m_in;
+  std::vector<char> m_buffer;
+  std::size_t m_pos = 0;
+  std::size_t m_end = 0;
+};
 
 bool
 ends_with(const std::string& text, const std::string& suffix)
@@ -36,6 +86,7 @@ struct CsvState
   std::vector<std::string> row;
   std::vector<std::string> header;
   bool have_header = false;
+  std::string duplicate_header;
 
   static void on_field(void* data, std::size_t size, void* state)
   {
@@ -57,6 +108,13 @@ struct CsvState
     if (!self.have_header) {
       self.header = std::move(row);
       self.have_header = true;
+      for (std::size_t i = 0; i < self.header.size(); ++i) {
+        for (std::size_t k = 0; k < i; ++k) {
+          if (self.header[i] == self.header[k]) {
+            self.duplicate_header = self.header[i];
+          }
+        }
+      }
       return;
     }
     if (row.size() != self.header.size()) {
@@ -85,12 +143,16 @@ read_csv(RecordSource& source, std::ifstream& in)
     csv_parser* p;
     ~Free() { csv_free(p); }
   } free_parser{&parser};
-  CsvState state{source, 0, 0, {}, {}, false};
+  CsvState state{source, 0, 0, {}, {}, false, {}};
+  LineReader reader(in);
   std::string line;
   std::uintmax_t bytes = 0;
-  while (std::getline(in, line)) {
+  while (reader.next(line)) {
     ++state.line;
     bytes += line.size() + 1;
+    if (line.size() > max_line_bytes) {
+      return Result<bool>::failure(source.path + ":" + std::to_string(state.line) + ": line longer than 1 MiB");
+    }
     if (state.line == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
       line.erase(0, 3);
     }
@@ -98,6 +160,9 @@ read_csv(RecordSource& source, std::ifstream& in)
     if (csv_parse(&parser, line.data(), line.size(), CsvState::on_field, CsvState::on_row, &state) != line.size()) {
       return Result<bool>::failure(source.path + ":" + std::to_string(state.line) +
                                    ": not valid CSV: " + csv_strerror(csv_error(&parser)));
+    }
+    if (!state.duplicate_header.empty()) {
+      return Result<bool>::failure(source.path + ":1: the column '" + state.duplicate_header + "' appears twice");
     }
     if (source.on_progress && state.line % 4096 == 0) {
       source.on_progress(bytes);
@@ -116,13 +181,20 @@ read_csv(RecordSource& source, std::ifstream& in)
 Result<bool>
 read_json_lines(RecordSource& source, std::ifstream& in)
 {
+  LineReader reader(in);
   std::string line;
   std::size_t number = 0;
   std::uintmax_t bytes = 0;
   std::size_t records = 0;
-  while (std::getline(in, line)) {
+  while (reader.next(line)) {
     ++number;
     bytes += line.size() + 1;
+    if (line.size() > max_line_bytes) {
+      return Result<bool>::failure(source.path + ":" + std::to_string(number) + ": line longer than 1 MiB");
+    }
+    if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
+      line.erase(0, 3);
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
       continue;
     }
@@ -138,14 +210,29 @@ read_json_lines(RecordSource& source, std::ifstream& in)
     }
     Record record;
     record.line = number;
+    bool duplicate = false;
     for (const auto& [key, field] : value.as_object()) {
       std::string text;
       if (field.is_string()) {
         text = std::string(field.as_string());
+      } else if (field.is_int64()) {
+        text = std::to_string(field.as_int64());
+      } else if (field.is_uint64()) {
+        text = std::to_string(field.as_uint64());
+      } else if (field.is_double()) {
+        char buffer[32];
+        const auto end = std::to_chars(buffer, buffer + sizeof buffer, field.as_double()).ptr;
+        text.assign(buffer, end); // shortest form: 19.99 stays 19.99
       } else if (!field.is_null()) {
-        text = boost::json::serialize(field); // numbers, booleans, nested properties
+        text = boost::json::serialize(field); // objects (properties), arrays, booleans
+        record.structured.emplace_back(key);
       }
+      duplicate = duplicate || record.find(std::string(key)) != nullptr;
       record.fields.emplace_back(std::string(key), std::move(text));
+    }
+    if (duplicate) {
+      source.on_problem(number, "a key appears twice in this object");
+      continue;
     }
     ++records;
     source.on_record(record);

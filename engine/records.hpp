@@ -16,8 +16,10 @@ struct Record
 {
   std::size_t line = 0;
   std::vector<std::pair<std::string, std::string>> fields; // name, value (as text)
+  std::vector<std::string> structured; // JSON Lines: fields that held an object, array or boolean
 
   const std::string* find(const std::string& name) const;
+  bool is_structured(const std::string& name) const;
 };
 
 struct RecordSource
@@ -30,6 +32,10 @@ struct RecordSource
   std::function<void(std::size_t line, const std::string& problem)> on_problem;
   std::function<void(std::uintmax_t bytes_read)> on_progress;
 };
+
+// Longer lines are refused: no import row needs a megabyte, and a binary file would
+// otherwise be read as one endless line.
+constexpr std::size_t max_line_bytes = 1 << 20;
 
 // JSON Lines when the name ends in .jsonl, .ndjson or .json; CSV otherwise.
 Result<bool> read_records(RecordSource& source);

@@ -222,6 +222,23 @@ Store::Writer::insert_order(const OrderRow& row)
 }
 
 InsertOutcome
+Store::Writer::compare_order(const OrderRow& row)
+{
+  auto& same = statement("SELECT customer_id = ? AND ordered_at = ? AND amount_cents = ? AND currency = ? "
+                         "AND category = ? FROM orders WHERE order_id = ?");
+  same.bind(1, row.customer_id);
+  same.bind(2, static_cast<int64_t>(row.ordered_at));
+  same.bind(3, static_cast<int64_t>(row.amount_cents));
+  same.bind(4, row.currency);
+  same.bind(5, row.category);
+  same.bind(6, row.order_id);
+  if (!same.executeStep()) {
+    return InsertOutcome::inserted;
+  }
+  return same.getColumn(0).getInt() ? InsertOutcome::unchanged : InsertOutcome::conflict;
+}
+
+InsertOutcome
 Store::Writer::insert_event(const EventRow& row)
 {
   auto& insert = statement("INSERT OR IGNORE INTO events (customer_id, type, at, properties) VALUES (?, ?, ?, ?)");
@@ -308,6 +325,17 @@ Store::for_each_customer(const std::function<void(const StoredCustomer&)>& visit
     }
     visit(c);
   }
+}
+
+std::unordered_map<std::string, std::int64_t>
+Store::first_order_times() const
+{
+  std::unordered_map<std::string, std::int64_t> out;
+  SQLite::Statement query(*m_db, "SELECT customer_id, min(ordered_at) FROM orders GROUP BY customer_id");
+  while (query.executeStep()) {
+    out.emplace(query.getColumn(0).getString(), query.getColumn(1).getInt64());
+  }
+  return out;
 }
 
 std::optional<StoredCustomer>

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,8 @@ public:
     void ensure_customer(const std::string& customer_id, std::int64_t now);
     // unchanged: the same order is already stored; conflict: same id, other values.
     InsertOutcome insert_order(const OrderRow& row);
+    // inserted: no order with this id yet; unchanged: the same; conflict: other values.
+    InsertOutcome compare_order(const OrderRow& row);
     InsertOutcome insert_event(const EventRow& row);
 
   private:
@@ -103,6 +106,8 @@ public:
   void for_each_order(std::int64_t until, const std::function<void(const OrderRow&)>& visit) const;
   void for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
+  // Each buyer's first order time.
+  std::unordered_map<std::string, std::int64_t> first_order_times() const;
 
 private:
   Store(std::string path, std::unique_ptr<SQLite::Database> db);

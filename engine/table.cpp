@@ -3,6 +3,7 @@
 #include <csv.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -11,7 +12,7 @@ namespace cvmd {
 namespace {
 
 std::string
-cell_text(const boost::json::value& v)
+cell_text(const boost::json::value& v, bool exact = false)
 {
   if (v.is_string()) {
     return std::string(v.as_string());
@@ -21,6 +22,9 @@ cell_text(const boost::json::value& v)
   }
   if (v.is_double()) {
     char buffer[32];
+    if (exact) { // CSV is for tools: the shortest text that reads back to the same number
+      return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, v.as_double()).ptr);
+    }
     std::snprintf(buffer, sizeof buffer, "%.2f", v.as_double());
     return buffer;
   }
@@ -59,7 +63,7 @@ Table::render(const std::string& format) const
     out += "\n";
     for (const auto& row : rows) {
       for (std::size_t c = 0; c < columns.size(); ++c) {
-        out += (c ? "," : "") + csv_field(cell_text(row[c]));
+        out += (c ? "," : "") + csv_field(cell_text(row[c], true));
       }
       out += "\n";
     }

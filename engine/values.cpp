@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace cvmd {
@@ -45,8 +46,43 @@ parse_canonical(const std::string& t, std::int64_t& out)
 
 } // namespace
 
+static Result<std::int64_t> parse_time_unchecked(const std::string& text);
+
+// The value as shown in a message: quoted and cut, so that a megabyte of garbage does not
+// become a megabyte of error message.
+static std::string
+shown(const std::string& text)
+{
+  return "'" + (text.size() > 60 ? text.substr(0, 60) + "..." : text) + "'";
+}
+
 Result<std::int64_t>
 parse_time(const std::string& text)
+{
+  auto parsed = parse_time_unchecked(text);
+  if (!parsed) {
+    return parsed;
+  }
+  // Before 1900 is a typo or a placeholder in order data (0000-01-01), never a purchase.
+  if (*parsed < -2208988800) {
+    return Result<std::int64_t>::failure(shown(text) + " is before 1900");
+  }
+  // Offsets beyond ±18:00 do not exist.
+  if (text.size() > 19) {
+    const auto sign = text.find_last_of("+-");
+    if (sign != std::string::npos && sign >= 19 && text.size() - sign == 6 && text[sign + 3] == ':') {
+      const int hours = std::atoi(text.substr(sign + 1, 2).c_str());
+      const int minutes = std::atoi(text.substr(sign + 4, 2).c_str());
+      if (hours > 18 || minutes > 59) {
+        return Result<std::int64_t>::failure(shown(text) + " has an impossible UTC offset");
+      }
+    }
+  }
+  return parsed;
+}
+
+static Result<std::int64_t>
+parse_time_unchecked(const std::string& text)
 {
   using namespace std::chrono;
   if (std::int64_t fast = 0; parse_canonical(text, fast)) {
@@ -62,7 +98,7 @@ parse_time(const std::string& text)
     if (!in.fail() && in.peek() == EOF) {
       return static_cast<std::int64_t>(duration_cast<seconds>(day.time_since_epoch()).count());
     }
-    return Result<std::int64_t>::failure("'" + text + "' is not a date (YYYY-MM-DD)");
+    return Result<std::int64_t>::failure(shown(text) + " is not a date (YYYY-MM-DD)");
   }
   std::string normal = text;
   if (normal.size() > 10 && normal[10] == ' ') {
@@ -76,8 +112,8 @@ parse_time(const std::string& text)
   date::sys_time<milliseconds> time;
   in >> date::parse("%FT%T%Ez", time);
   if (in.fail() || in.peek() != EOF) {
-    return Result<std::int64_t>::failure("'" + text +
-                                         "' is not an ISO 8601 time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with Z or an offset)");
+    return Result<std::int64_t>::failure(shown(text) +
+                                         " is not an ISO 8601 time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with Z or an offset)");
   }
   return static_cast<std::int64_t>(floor<seconds>(time).time_since_epoch().count());
 }
@@ -95,7 +131,7 @@ parse_bool(const std::string& text)
   if (lower == "false" || lower == "no" || lower == "0") {
     return false;
   }
-  return Result<bool>::failure("'" + text + "' is not a boolean (true/false, yes/no, 1/0)");
+  return Result<bool>::failure(shown(text) + " is not a boolean (true/false, yes/no, 1/0)");
 }
 
 Result<std::int64_t>
@@ -107,7 +143,7 @@ parse_amount(const std::string& text)
   std::size_t digits = 0;
   for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i, ++digits) {
     if (digits >= 12) {
-      return Result<std::int64_t>::failure("amount '" + text + "' is implausibly large");
+      return Result<std::int64_t>::failure("amount " + shown(text) + " is implausibly large");
     }
     units = units * 10 + (text[i] - '0');
   }
@@ -116,7 +152,7 @@ parse_amount(const std::string& text)
   if (i < text.size() && text[i] == '.') {
     for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
       if (++decimals > 4) {
-        return Result<std::int64_t>::failure("amount '" + text + "' has more than 4 decimals");
+        return Result<std::int64_t>::failure("amount " + shown(text) + " has more than 4 decimals");
       }
       fraction = fraction * 10 + (text[i] - '0');
     }
@@ -126,13 +162,13 @@ parse_amount(const std::string& text)
   }
   if (text.empty() || i != text.size() || (digits == 0 && decimals == 0)) {
     if (!text.empty() && text[0] == '-') {
-      return Result<std::int64_t>::failure("amount '" + text + "' is negative; refunds are not orders");
+      return Result<std::int64_t>::failure("amount " + shown(text) + " is negative; refunds are not orders");
     }
-    return Result<std::int64_t>::failure("amount '" + text + "' is not a number like 19.99");
+    return Result<std::int64_t>::failure("amount " + shown(text) + " is not a number like 19.99");
   }
   const std::int64_t cents = units * 100 + (fraction + 50) / 100;
   if (cents > 100'000'000'00) {
-    return Result<std::int64_t>::failure("amount '" + text + "' is implausibly large (over 100,000,000)");
+    return Result<std::int64_t>::failure("amount " + shown(text) + " is implausibly large (over 100,000,000)");
   }
   return cents;
 }

@@ -280,9 +280,11 @@ TEST_SUITE("metrics")
     CHECK(s.text(attr("value_tier"), i("c2")) == "low");    // after 82%
     CHECK(s.text(attr("value_tier"), i("c5")) == "low");
 
-    // The day before c3's order it was not a buyer yet.
+    // The day before c3's first order it was not a customer yet; c5, without orders, is.
     const auto earlier = CustomerState::build(*store, *parse_time("2026-11-20T00:00:00Z"), config);
-    CHECK(earlier.text(attr("lifecycle"), *earlier.index_of("c3")) == "prospect");
+    CHECK_FALSE(earlier.index_of("c3").has_value());
+    CHECK(earlier.size() == 4);
+    CHECK(earlier.text(attr("lifecycle"), *earlier.index_of("c5")) == "prospect");
   }
 
   TEST_CASE("compiled scenario conditions evaluate on the snapshot")
@@ -363,5 +365,69 @@ TEST_SUITE("import")
     CHECK_FALSE(parse_time("2026-03-01T24:00:00Z"));
     CHECK_FALSE(parse_time("2026-03-01T1x:00:00Z"));
     CHECK(format_time(*parse_time("2026-03-01T14:30:05Z")) == "2026-03-01T14:30:05Z");
+  }
+}
+
+TEST_SUITE("import")
+{
+  TEST_CASE("JSON Lines: each line needs its own fields, ids are texts or numbers, numbers keep their form")
+  {
+    Workspace w;
+    auto store = w.store();
+    auto report = import(*store, ImportKind::orders,
+                         w.file("o.jsonl", "{\"order_id\":\"1\",\"customer_id\":\"c1\",\"ordered_at\":\"2020-01-01T00:00:00Z\",\"amount\":19.99}\n"
+                                           "{\"customer_id\":\"c2\",\"ordered_at\":\"2020-01-01T00:00:00Z\",\"amount\":5}\n"
+                                           "{\"order_id\":[1],\"customer_id\":\"c2\",\"ordered_at\":\"2020-01-01\",\"amount\":5}\n"
+                                           "{\"order_id\":7,\"customer_id\":8,\"ordered_at\":\"0000-01-01\",\"amount\":5}\n"));
+    CHECK_FALSE(report.written);
+    REQUIRE(report.problems.size() == 3);
+    CHECK(report.problems[0].find("o.jsonl:2: missing column 'order_id'") != std::string::npos);
+    CHECK(report.problems[1].find("o.jsonl:3: order_id must be a text or a number") != std::string::npos);
+    CHECK(report.problems[2].find("o.jsonl:4: ordered_at: '0000-01-01' is before 1900") != std::string::npos);
+    auto good = import(*store, ImportKind::orders,
+                       w.file("g.jsonl", "{\"order_id\":7,\"customer_id\":8,\"ordered_at\":\"2020-01-01T00:00:00+02:00\",\"amount\":19.99}\n"));
+    CHECK(good.written);
+    const auto s = CustomerState::build(*store, now, MetricsConfig{});
+    CHECK(s.number(attr("revenue"), *s.index_of("8")) == doctest::Approx(19.99));
+  }
+
+  TEST_CASE("with --skip-bad a conflicting order leaves no customer behind")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::orders, w.file("a.csv", "order_id,customer_id,ordered_at,amount\n1,a,2020-01-01,5\n"));
+    auto report = import(*store, ImportKind::orders, w.file("b.csv", "order_id,customer_id,ordered_at,amount\n1,zzz,2020-01-01,5\n"), true);
+    CHECK(report.bad == 1);
+    CHECK_FALSE(store->customer("zzz").has_value());
+  }
+
+  TEST_CASE("impossible offsets and duplicate columns are refused")
+  {
+    CHECK_FALSE(parse_time("2020-01-01T00:00:00+25:00"));
+    CHECK(parse_time("2020-01-01T00:00:00-09:30"));
+    Workspace w;
+    auto store = w.store();
+    ImportOptions options;
+    options.now = now;
+    auto twice = import_file(*store, ImportKind::orders, w.file("d.csv", "order_id,customer_id,ordered_at,amount,amount\n1,a,2020-01-01,5,6\n"), options);
+    REQUIRE_FALSE(twice);
+    CHECK(twice.error().find("d.csv:1: the column 'amount' appears twice") != std::string::npos);
+  }
+}
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("revenue is summed exactly, so equal spend gets equal scores and tiers")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::orders, w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                                                       "1,a,2020-01-01,0.10\n2,a,2020-01-02,0.20\n3,b,2020-01-01,0.30\n"));
+    MetricsConfig config;
+    config.predict_clv = false;
+    const auto s = CustomerState::build(*store, now, config);
+    CHECK(s.number(attr("revenue"), *s.index_of("a")) == s.number(attr("revenue"), *s.index_of("b")));
+    CHECK(s.number(attr("m_score"), *s.index_of("a")) == s.number(attr("m_score"), *s.index_of("b")));
+    CHECK(s.text(attr("value_tier"), *s.index_of("a")) == s.text(attr("value_tier"), *s.index_of("b")));
   }
 }
