@@ -209,16 +209,7 @@ Store::Writer::insert_order(const OrderRow& row)
   if (insert.exec() == 1) {
     return InsertOutcome::inserted;
   }
-  auto& same = statement("SELECT customer_id = ? AND ordered_at = ? AND amount_cents = ? AND currency = ? "
-                             "AND category = ? FROM orders WHERE order_id = ?");
-  same.bind(1, row.customer_id);
-  same.bind(2, static_cast<int64_t>(row.ordered_at));
-  same.bind(3, static_cast<int64_t>(row.amount_cents));
-  same.bind(4, row.currency);
-  same.bind(5, row.category);
-  same.bind(6, row.order_id);
-  same.executeStep();
-  return same.getColumn(0).getInt() ? InsertOutcome::unchanged : InsertOutcome::conflict;
+  return compare_order(row); // the id exists: the same order, or a conflict
 }
 
 InsertOutcome
