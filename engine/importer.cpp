@@ -231,22 +231,28 @@ private:
       row.category = trim(*category);
     }
     if (writing()) {
-      // A conflicting order must not leave its customer behind (with --skip-bad): look
-      // first, create the customer only for an order that will be written.
-      const auto stored = m_writer.compare_order(row);
-      if (stored == InsertOutcome::conflict) {
-        return "order_id '" + row.order_id + "' is already stored with other values";
-      }
-      if (stored == InsertOutcome::unchanged) {
-        count(stored);
-        return {};
+      // With --skip-bad a conflicting order must not leave its customer behind: look first.
+      // Without it a conflict rolls the whole file back anyway, so the lookup is spared.
+      if (m_options.skip_bad) {
+        const auto stored = m_writer.compare_order(row);
+        if (stored == InsertOutcome::conflict) {
+          return "order_id '" + row.order_id + "' is already stored with other values";
+        }
+        if (stored == InsertOutcome::unchanged) {
+          count(stored);
+          return {};
+        }
       }
       // Orders come grouped by customer in most exports: skip the lookup for a repeat.
       if (row.customer_id != m_last_customer) {
         m_writer.ensure_customer(row.customer_id, m_options.now);
         m_last_customer = row.customer_id;
       }
-      count(m_writer.insert_order(row));
+      const auto outcome = m_writer.insert_order(row);
+      if (outcome == InsertOutcome::conflict) {
+        return "order_id '" + row.order_id + "' is already stored with other values";
+      }
+      count(outcome);
     }
     return {};
   }
