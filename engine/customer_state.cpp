@@ -57,106 +57,146 @@ rfm_segment_for(int r, int f, int m)
   return f >= 4 ? "cant_lose" : f >= 2 ? "at_risk" : "lost";
 }
 
-CustomerState
-CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& config)
+std::vector<double>&
+CustomerState::numbers(const char* name)
 {
-  CustomerState s;
-  s.m_at = at;
-  const auto text_attributes = {"first_name", "last_name", "email", "phone", "country", "timezone",
-                                "acquisition_channel"};
-  std::vector<bool> email_consent;
-  std::vector<bool> sms_consent;
-  // A customer whose first order comes after `at` was not a customer yet. (Customers
-  // without any order have no date of their own and are prospects at every `at`.)
-  const auto first_orders = store.first_order_times();
-  store.for_each_customer([&](const StoredCustomer& c) {
-    if (auto it = first_orders.find(c.customer_id); it != first_orders.end() && it->second > at) {
-      return;
-    }
-    const auto i = s.m_ids.size();
-    s.m_index.emplace(c.customer_id, i);
-    s.m_ids.push_back(c.customer_id);
-    for (const auto* name : text_attributes) {
-      auto it = c.fields.find(name);
-      s.m_texts[attr(name)].push_back(it == c.fields.end() ? std::string() : it->second);
-    }
-    email_consent.push_back(c.email_consent);
-    sms_consent.push_back(c.sms_consent);
-    for (const auto& [name, value] : c.profile) {
-      auto& column = s.m_profile[name];
-      column.resize(i + 1);
-      column[i] = value;
-    }
-  });
-  const auto n = s.m_ids.size();
-  for (auto& [name, column] : s.m_profile) {
-    column.resize(n);
-  }
+  return m_numbers[attr(name)];
+}
 
-  std::vector<double> orders(n, 0), revenue(n, 0);
-  std::vector<std::int64_t> cents(n, 0); // summed exactly: 0.10 + 0.20 ties with 0.30
-  s.m_first_order_at.assign(n, 0);
-  s.m_last_order_at.assign(n, 0);
-  store.for_each_order(at, [&](const OrderRow& o) {
-    const auto i = s.m_index.at(o.customer_id);
-    if (orders[i] == 0) {
-      s.m_first_order_at[i] = o.ordered_at;
-    }
-    s.m_last_order_at[i] = o.ordered_at;
-    orders[i] += 1;
-    cents[i] += o.amount_cents;
-  });
-  for (std::size_t i = 0; i < n; ++i) {
-    revenue[i] = static_cast<double>(cents[i]) / 100.0;
-  }
+std::vector<std::string>&
+CustomerState::texts(const char* name)
+{
+  return m_texts[attr(name)];
+}
 
-  const double nan = std::nan("");
-  std::vector<double> aov(n, nan), since_last(n, nan), since_first(n, nan), between(n, nan);
+namespace {
+
+const char* const text_attributes[] = {"first_name", "last_name", "email", "phone", "country", "timezone",
+                                       "acquisition_channel"};
+const char* const derived_numbers[] = {"orders", "revenue", "aov", "days_since_last_order", "days_since_first_order",
+                                       "avg_days_between_orders", "r_score", "f_score", "m_score", "clv",
+                                       "p_alive", "expected_orders"};
+const char* const derived_texts[] = {"rfm", "rfm_segment", "lifecycle", "value_tier"};
+
+} // namespace
+
+std::size_t
+CustomerState::add_customer(const std::string& customer_id)
+{
+  const auto i = m_ids.size();
+  m_index.emplace(customer_id, i);
+  m_ids.push_back(customer_id);
+  for (const auto* name : derived_numbers) {
+    numbers(name).push_back(std::nan(""));
+  }
+  for (const auto* name : derived_texts) {
+    texts(name).emplace_back();
+  }
+  for (const auto* name : text_attributes) {
+    texts(name).emplace_back();
+  }
+  for (const auto* name : {"vip", "email_consent", "sms_consent"}) {
+    m_flags[attr(name)].push_back(0);
+  }
+  for (auto& [name, column] : m_profile) {
+    column.emplace_back();
+  }
+  m_cents.push_back(0);
+  m_first_order_at.push_back(0);
+  m_last_order_at.push_back(0);
+  numbers("orders")[i] = 0;
+  numbers("revenue")[i] = 0;
+  texts("lifecycle")[i] = "prospect";
+  texts("value_tier")[i] = "low";
+  return i;
+}
+
+void
+CustomerState::derive(std::size_t i)
+{
+  const double orders = numbers("orders")[i];
+  numbers("revenue")[i] = static_cast<double>(m_cents[i]) / 100.0;
+  if (orders == 0) {
+    texts("lifecycle")[i] = "prospect";
+    return;
+  }
+  // An order stamped after the snapshot's moment counts as today, not as negative days.
+  const double since_last = std::max(0.0, std::floor(static_cast<double>(m_at - m_last_order_at[i]) / day));
+  const double since_first = std::max(0.0, std::floor(static_cast<double>(m_at - m_first_order_at[i]) / day));
+  numbers("aov")[i] = numbers("revenue")[i] / orders;
+  numbers("days_since_last_order")[i] = since_last;
+  numbers("days_since_first_order")[i] = since_first;
+  numbers("avg_days_between_orders")[i] =
+    orders >= 2 ? static_cast<double>(m_last_order_at[i] - m_first_order_at[i]) / day / (orders - 1) : std::nan("");
+  texts("lifecycle")[i] = since_last > m_config.inactive_after_days ? "inactive"
+                          : since_last > m_config.lapsing_after_days ? "lapsing"
+                          : since_first <= m_config.new_days         ? "new"
+                                                                     : "active";
+}
+
+void
+CustomerState::add_order(const OrderRow& order)
+{
+  auto it = m_index.find(order.customer_id);
+  const auto i = it == m_index.end() ? add_customer(order.customer_id) : it->second;
+  auto& orders = numbers("orders")[i];
+  if (orders == 0 || order.ordered_at < m_first_order_at[i]) {
+    m_first_order_at[i] = order.ordered_at;
+  }
+  if (orders == 0 || order.ordered_at > m_last_order_at[i]) {
+    m_last_order_at[i] = order.ordered_at;
+  }
+  orders += 1;
+  m_cents[i] += order.amount_cents;
+  derive(i);
+}
+
+void
+CustomerState::refresh_rankings()
+{
+  const auto n = m_ids.size();
+  const auto& orders = numbers("orders");
+  const auto& revenue = numbers("revenue");
+  const auto& since_last = numbers("days_since_last_order");
   std::vector<std::size_t> buyers;
   for (std::size_t i = 0; i < n; ++i) {
-    if (orders[i] == 0) {
-      continue;
-    }
-    buyers.push_back(i);
-    aov[i] = revenue[i] / orders[i];
-    since_last[i] = std::floor(static_cast<double>(at - s.m_last_order_at[i]) / day);
-    since_first[i] = std::floor(static_cast<double>(at - s.m_first_order_at[i]) / day);
-    if (orders[i] >= 2) {
-      between[i] = static_cast<double>(s.m_last_order_at[i] - s.m_first_order_at[i]) / day / (orders[i] - 1);
+    if (orders[i] > 0) {
+      buyers.push_back(i);
     }
   }
-
   // Recency scores: fewer days since the last order is better, so score the negation.
   std::vector<double> recency_value(n, 0);
   for (auto i : buyers) {
     recency_value[i] = -since_last[i];
   }
-  const auto r = quintile_scores(recency_value, buyers);
-  const auto f = quintile_scores(orders, buyers);
-  const auto m = quintile_scores(revenue, buyers);
-
-  std::vector<std::string> rfm(n), segment(n), lifecycle(n), tier(n, "low");
-  std::vector<std::uint8_t> vip(n, 0);
+  numbers("r_score") = quintile_scores(recency_value, buyers);
+  numbers("f_score") = quintile_scores(orders, buyers);
+  numbers("m_score") = quintile_scores(revenue, buyers);
+  const auto& r = numbers("r_score");
+  const auto& f = numbers("f_score");
+  const auto& m = numbers("m_score");
+  auto& rfm = texts("rfm");
+  auto& segment = texts("rfm_segment");
+  auto& tier = texts("value_tier");
+  auto& vip = m_flags[attr("vip")];
   for (std::size_t i = 0; i < n; ++i) {
-    if (orders[i] == 0) {
-      lifecycle[i] = "prospect";
-      continue;
-    }
+    rfm[i].clear();
+    segment[i].clear();
+    tier[i] = "low";
+    vip[i] = 0;
+  }
+  for (auto i : buyers) {
     const int ri = static_cast<int>(r[i]), fi = static_cast<int>(f[i]), mi = static_cast<int>(m[i]);
     rfm[i] = std::to_string(ri) + std::to_string(fi) + std::to_string(mi);
     segment[i] = rfm_segment_for(ri, fi, mi);
-    lifecycle[i] = since_last[i] > config.inactive_after_days ? "inactive"
-                   : since_last[i] > config.lapsing_after_days ? "lapsing"
-                   : since_first[i] <= config.new_days         ? "new"
-                                                               : "active";
   }
 
   // VIP: the top vip_top_percent of buyers by revenue (ties at the threshold included).
   std::vector<std::size_t> by_revenue = buyers;
-  std::sort(by_revenue.begin(), by_revenue.end(), [&](auto a, auto b) { return revenue[a] > revenue[b]; });
+  std::stable_sort(by_revenue.begin(), by_revenue.end(), [&](auto a, auto b) { return revenue[a] > revenue[b]; });
   if (!by_revenue.empty()) {
     const auto count = static_cast<std::size_t>(
-      std::ceil(static_cast<double>(by_revenue.size()) * config.vip_top_percent / 100.0));
+      std::ceil(static_cast<double>(by_revenue.size()) * m_config.vip_top_percent / 100.0));
     if (count > 0) {
       const double threshold = revenue[by_revenue[std::min(count, by_revenue.size()) - 1]];
       for (auto i : buyers) {
@@ -165,8 +205,7 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     }
   }
   // Value tiers by share of revenue, best customers first: those who bring the first 50%
-  // are high, the next 30% medium, the rest (and prospects) low.
-  // Equal revenue, equal tier: the tier of the first of the tied customers.
+  // are high, the next 30% medium, the rest (and prospects) low. Equal revenue, equal tier.
   const double total = std::accumulate(revenue.begin(), revenue.end(), 0.0);
   double before = 0;
   const char* tied_tier = "low";
@@ -178,18 +217,63 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     tier[i] = tied_tier;
     before += revenue[i];
   }
+}
 
-  s.m_numbers[attr("orders")] = std::move(orders);
-  s.m_numbers[attr("revenue")] = std::move(revenue);
-  s.m_numbers[attr("aov")] = std::move(aov);
-  s.m_numbers[attr("days_since_last_order")] = std::move(since_last);
-  s.m_numbers[attr("days_since_first_order")] = std::move(since_first);
-  s.m_numbers[attr("avg_days_between_orders")] = std::move(between);
-  s.m_numbers[attr("r_score")] = r;
-  s.m_numbers[attr("f_score")] = f;
-  s.m_numbers[attr("m_score")] = m;
-  std::vector<double> clv_column(n, nan), alive(n, nan), expected(n, nan);
+CustomerState
+CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& config)
+{
+  CustomerState s;
+  s.m_config = config;
+  s.m_at = at;
+  const auto columns = dsl::attributes().size();
+  s.m_numbers.resize(columns);
+  s.m_texts.resize(columns);
+  s.m_flags.resize(columns);
+  // A customer whose first order comes after `at` was not a customer yet. (Customers
+  // without any order have no date of their own and are prospects at every `at`.)
+  const auto first_orders = store.first_order_times();
+  store.for_each_customer([&](const StoredCustomer& c) {
+    if (auto it = first_orders.find(c.customer_id); it != first_orders.end() && it->second > at) {
+      return;
+    }
+    const auto i = s.add_customer(c.customer_id);
+    for (const auto* name : text_attributes) {
+      auto it = c.fields.find(name);
+      if (it != c.fields.end()) {
+        s.texts(name)[i] = it->second;
+      }
+    }
+    s.m_flags[attr("email_consent")][i] = c.email_consent ? 1 : 0;
+    s.m_flags[attr("sms_consent")][i] = c.sms_consent ? 1 : 0;
+    for (const auto& [name, value] : c.profile) {
+      auto& column = s.m_profile[name];
+      column.resize(s.m_ids.size());
+      column[i] = value;
+    }
+  });
+  for (auto& [name, column] : s.m_profile) {
+    column.resize(s.m_ids.size());
+  }
+
+  auto& orders = s.numbers("orders");
+  store.for_each_order(at, [&](const OrderRow& o) {
+    const auto i = s.m_index.at(o.customer_id);
+    if (orders[i] == 0) {
+      s.m_first_order_at[i] = o.ordered_at;
+    }
+    s.m_last_order_at[i] = o.ordered_at;
+    orders[i] += 1;
+    s.m_cents[i] += o.amount_cents; // summed exactly: 0.10 + 0.20 ties with 0.30
+  });
+  for (std::size_t i = 0; i < s.m_ids.size(); ++i) {
+    s.derive(i);
+  }
+  s.refresh_rankings();
+
   if (config.predict_clv) {
+    auto& clv_column = s.numbers("clv");
+    auto& alive = s.numbers("p_alive");
+    auto& expected = s.numbers("expected_orders");
     // Weekly, as in the models' literature; prospects have nothing to predict from.
     const auto summaries = summarize_purchases(store, at, 7);
     const auto purchases = fit_bgnbd(summaries);
@@ -210,16 +294,6 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
       }
     }
   }
-  s.m_numbers[attr("clv")] = std::move(clv_column);
-  s.m_numbers[attr("p_alive")] = std::move(alive);
-  s.m_numbers[attr("expected_orders")] = std::move(expected);
-  s.m_texts[attr("rfm")] = std::move(rfm);
-  s.m_texts[attr("rfm_segment")] = std::move(segment);
-  s.m_texts[attr("lifecycle")] = std::move(lifecycle);
-  s.m_texts[attr("value_tier")] = std::move(tier);
-  s.m_flags[attr("vip")] = std::move(vip);
-  s.m_flags[attr("email_consent")] = std::vector<std::uint8_t>(email_consent.begin(), email_consent.end());
-  s.m_flags[attr("sms_consent")] = std::vector<std::uint8_t>(sms_consent.begin(), sms_consent.end());
   return s;
 }
 
@@ -233,22 +307,19 @@ CustomerState::index_of(const std::string& customer_id) const
 double
 CustomerState::number(dsl::AttrId a, std::size_t i) const
 {
-  auto it = m_numbers.find(a);
-  return it == m_numbers.end() ? std::nan("") : it->second[i];
+  return a < m_numbers.size() && !m_numbers[a].empty() ? m_numbers[a][i] : std::nan("");
 }
 
 std::string_view
 CustomerState::text(dsl::AttrId a, std::size_t i) const
 {
-  auto it = m_texts.find(a);
-  return it == m_texts.end() ? std::string_view() : std::string_view(it->second[i]);
+  return a < m_texts.size() && !m_texts[a].empty() ? std::string_view(m_texts[a][i]) : std::string_view();
 }
 
 bool
 CustomerState::flag(dsl::AttrId a, std::size_t i) const
 {
-  auto it = m_flags.find(a);
-  return it != m_flags.end() && it->second[i] != 0;
+  return a < m_flags.size() && !m_flags[a].empty() && m_flags[a][i] != 0;
 }
 
 std::string_view

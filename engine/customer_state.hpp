@@ -45,15 +45,30 @@ public:
   std::int64_t first_order_at(std::size_t i) const { return m_first_order_at[i]; }
   std::int64_t last_order_at(std::size_t i) const { return m_last_order_at[i]; }
 
+  // A new order, in O(1): the customer's counts, recency, tenure, AOV and lifecycle stage
+  // follow at once (a new customer is added). Scores, RFM segments, VIP and value tiers
+  // rank customers against each other: they follow on refresh_rankings().
+  void add_order(const OrderRow& order);
+  // Recomputes r/f/m scores, rfm, rfm_segment, vip and value_tier from the current columns.
+  void refresh_rankings();
+
 private:
+  std::size_t add_customer(const std::string& customer_id);
+  void derive(std::size_t i); // the per-customer metrics from counts and times
+  std::vector<double>& numbers(const char* name);
+  std::vector<std::string>& texts(const char* name);
+
+  MetricsConfig m_config;
   std::int64_t m_at = 0;
   std::vector<std::string> m_ids;
   std::unordered_map<std::string, std::size_t> m_index;
-  // Numbers, one column per numeric attribute, indexed by AttrId (NaN where unknown).
-  std::unordered_map<dsl::AttrId, std::vector<double>> m_numbers;
-  std::unordered_map<dsl::AttrId, std::vector<std::string>> m_texts;
-  std::unordered_map<dsl::AttrId, std::vector<std::uint8_t>> m_flags;
+  // One column per attribute, indexed by AttrId; an empty column is an attribute the
+  // snapshot does not hold (its values are unknown).
+  std::vector<std::vector<double>> m_numbers;
+  std::vector<std::vector<std::string>> m_texts;
+  std::vector<std::vector<std::uint8_t>> m_flags;
   std::unordered_map<std::string, std::vector<std::string>> m_profile;
+  std::vector<std::int64_t> m_cents; // revenue in cents, summed exactly
   std::vector<std::int64_t> m_first_order_at;
   std::vector<std::int64_t> m_last_order_at;
 };

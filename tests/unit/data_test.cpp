@@ -431,3 +431,51 @@ TEST_SUITE("metrics")
     CHECK(s.text(attr("value_tier"), *s.index_of("a")) == s.text(attr("value_tier"), *s.index_of("b")));
   }
 }
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("an order added to the snapshot gives what a rebuild from the store gives")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers, w.file("c.csv", "customer_id,country\nc9,DE\n"));
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                           "a,c1,2026-01-01,100\nb,c1,2026-06-01,50\nd,c2,2026-08-23,20\ne,c3,2026-11-21,10\n"));
+    MetricsConfig config;
+    config.predict_clv = false;
+    const auto at = *parse_time("2026-12-01T00:00:00Z");
+    auto live = CustomerState::build(*store, at, config);
+    const std::vector<OrderRow> more = {{"f", "c2", *parse_time("2026-11-30T10:00:00Z"), 4500, "", ""},
+                                        {"g", "c9", *parse_time("2026-11-29T10:00:00Z"), 1000, "", ""},
+                                        {"h", "c4", *parse_time("2026-11-30T12:00:00Z"), 700, "", ""}};
+    {
+      Store::Writer writer(*store);
+      for (const auto& o : more) {
+        writer.ensure_customer(o.customer_id, at);
+        writer.insert_order(o);
+      }
+      writer.commit();
+    }
+    for (const auto& o : more) {
+      live.add_order(o);
+    }
+    // Per-customer metrics follow at once; rankings after a refresh.
+    CHECK(live.text(attr("lifecycle"), *live.index_of("c2")) == "active");
+    CHECK(live.text(attr("lifecycle"), *live.index_of("c9")) == "new");
+    live.refresh_rankings();
+    const auto rebuilt = CustomerState::build(*store, at, config);
+    REQUIRE(live.size() == rebuilt.size());
+    for (std::size_t i = 0; i < rebuilt.size(); ++i) {
+      const auto j = *live.index_of(rebuilt.id(i));
+      INFO(rebuilt.id(i));
+      for (std::size_t a = 0; a < dsl::attributes().size(); ++a) {
+        const auto id = static_cast<dsl::AttrId>(a);
+        const double x = rebuilt.number(id, i), y = live.number(id, j);
+        CHECK(((std::isnan(x) && std::isnan(y)) || x == doctest::Approx(y)));
+        CHECK(rebuilt.text(id, i) == live.text(id, j));
+        CHECK(rebuilt.flag(id, i) == live.flag(id, j));
+      }
+    }
+  }
+}
