@@ -1,5 +1,6 @@
 #include "engine/aggregates.hpp"
 
+#include "engine/config.hpp"
 #include "engine/values.hpp"
 
 #include <algorithm>
@@ -30,7 +31,7 @@ month_name(int index)
 } // namespace
 
 Aggregates
-compute_aggregates(const Store& store, const CustomerState& state)
+compute_aggregates(const Store& store, const CustomerState& state, const std::vector<AcquisitionSpend>& spend)
 {
   Aggregates out;
   out.customers = state.size();
@@ -83,14 +84,14 @@ compute_aggregates(const Store& store, const CustomerState& state)
   out.repeat_rate = static_cast<double>(repeaters) / static_cast<double>(out.buyers);
   out.predicted_ltv = clv_count ? clv_sum / static_cast<double>(clv_count) : std::nan("");
 
-  std::vector<double> spend;
+  std::vector<double> spent;
   for (const auto& [id, revenue] : revenue_by_customer) {
-    spend.push_back(revenue);
+    spent.push_back(revenue);
   }
-  std::sort(spend.begin(), spend.end(), std::greater<>());
-  const auto top = static_cast<std::size_t>(std::ceil(0.2 * static_cast<double>(spend.size())));
+  std::sort(spent.begin(), spent.end(), std::greater<>());
+  const auto top = static_cast<std::size_t>(std::ceil(0.2 * static_cast<double>(spent.size())));
   out.top20_revenue_share =
-    out.revenue > 0 ? std::accumulate(spend.begin(), spend.begin() + static_cast<std::ptrdiff_t>(top), 0.0) / out.revenue
+    out.revenue > 0 ? std::accumulate(spent.begin(), spent.begin() + static_cast<std::ptrdiff_t>(top), 0.0) / out.revenue
                     : std::nan("");
 
   const int first = buyers_by_month.begin()->first;
@@ -111,6 +112,34 @@ compute_aggregates(const Store& store, const CustomerState& state)
       a.retention = before.empty() ? std::nan("") : static_cast<double>(a.retained) / static_cast<double>(before.size());
     }
     out.months.push_back(std::move(a));
+  }
+
+  if (!spend.empty()) {
+    const auto channel_id = static_cast<dsl::AttrId>(*dsl::find_attribute("acquisition_channel"));
+    // (channel, month) -> new customers, their revenue
+    std::map<std::pair<std::string, std::string>, std::pair<std::size_t, double>> acquired;
+    for (const auto& [id, m] : first_month) {
+      const auto index = state.index_of(id);
+      if (!index) {
+        continue;
+      }
+      auto& cell = acquired[{std::string(state.text(channel_id, *index)), month_name(m)}];
+      ++cell.first;
+      cell.second += revenue_by_customer[id];
+    }
+    for (const auto& s : spend) {
+      Acquisition a;
+      a.channel = s.channel;
+      a.month = s.month;
+      a.spend = s.amount;
+      const auto it = acquired.find({s.channel, s.month});
+      a.new_customers = it == acquired.end() ? 0 : it->second.first;
+      const double n = static_cast<double>(a.new_customers);
+      a.cac = a.new_customers ? s.amount / n : std::nan("");
+      a.ltv = a.new_customers ? it->second.second / n : std::nan("");
+      a.ltv_to_cac = a.new_customers && s.amount > 0 ? a.ltv / a.cac : std::nan("");
+      out.acquisition.push_back(a);
+    }
   }
 
   std::map<int, std::vector<std::string>> cohort_members;

@@ -2,6 +2,7 @@
 // Shop-wide metrics for `cvmd metrics`: size, revenue, frequency, repeat rate, monthly
 // retention and churn, the cohort retention matrix, concentration of revenue, LTV.
 
+#include "engine/config.hpp"
 #include "engine/customer_state.hpp"
 #include "engine/store.hpp"
 
@@ -27,6 +28,19 @@ struct Cohort
   std::vector<double> retention;  // share buying in month +0, +1, ... up to --at
 };
 
+// New customers of a channel in a month (by the month of their first order) against
+// what the channel cost then.
+struct Acquisition
+{
+  std::string channel;
+  std::string month;
+  double spend = 0;
+  std::size_t new_customers = 0;
+  double cac = 0;        // spend / new customers (NaN without any)
+  double ltv = 0;        // their revenue so far / new customers
+  double ltv_to_cac = 0; // NaN when CAC is 0 or unknown
+};
+
 struct Aggregates
 {
   std::size_t customers = 0;
@@ -41,8 +55,10 @@ struct Aggregates
   double predicted_ltv = 0;       // mean predicted CLV over buyers (NaN when not fitted)
   std::vector<MonthActivity> months;
   std::vector<Cohort> cohorts;
+  std::vector<Acquisition> acquisition;
 };
 
-Aggregates compute_aggregates(const Store& store, const CustomerState& state);
+Aggregates compute_aggregates(const Store& store, const CustomerState& state,
+                              const std::vector<AcquisitionSpend>& spend = {});
 
 } // namespace cvmd

@@ -270,7 +270,7 @@ run_metrics(const GlobalOptions& global, const std::string& at_text, const std::
     return 2;
   }
   const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
-  const auto a = compute_aggregates(*opened->store, state);
+  const auto a = compute_aggregates(*opened->store, state, opened->config.acquisition_spend);
 
   Table summary;
   summary.columns = {"metric", "value"};
@@ -311,6 +311,14 @@ run_metrics(const GlobalOptions& global, const std::string& at_text, const std::
     cohorts.rows.push_back(std::move(row));
   }
 
+  Table acquisition;
+  acquisition.columns = {"channel", "month", "spend", "new_customers", "cac", "ltv", "ltv_to_cac"};
+  for (const auto& x : a.acquisition) {
+    acquisition.rows.push_back({boost::json::value(x.channel), boost::json::value(x.month), boost::json::value(x.spend),
+                                boost::json::value(static_cast<std::int64_t>(x.new_customers)), number_or_null(x.cac),
+                                number_or_null(x.ltv), number_or_null(x.ltv_to_cac)});
+  }
+
   if (format == "json") {
     boost::json::object out;
     for (const auto& row : summary.rows) {
@@ -318,12 +326,21 @@ run_metrics(const GlobalOptions& global, const std::string& at_text, const std::
     }
     out["months"] = boost::json::parse(months.render("json"));
     out["cohorts"] = boost::json::parse(cohorts.render("json"));
+    out["acquisition"] = boost::json::parse(acquisition.render("json"));
     std::cout << boost::json::serialize(out) << "\n";
   } else if (format == "csv") {
-    std::cout << (view == "months" ? months : view == "cohorts" ? cohorts : summary).render("csv");
+    std::cout << (view == "months"        ? months
+                  : view == "cohorts"     ? cohorts
+                  : view == "acquisition" ? acquisition
+                                          : summary)
+                   .render("csv");
   } else {
     std::cout << summary.render("table") << "\n" << months.render("table") << "\ncohort retention (share of each first-order month buying in month +k)\n"
               << cohorts.render("table");
+    if (!acquisition.rows.empty()) {
+      std::cout << "\nacquisition (new customers by first-order month and acquisition_channel)\n"
+                << acquisition.render("table");
+    }
   }
   return 0;
 }
@@ -365,7 +382,7 @@ add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code)
   auto* metrics = app.add_subcommand("metrics", "Shop-wide metrics: revenue, AOV, repeat rate, monthly retention, cohorts, LTV");
   metrics->add_option("--at", metrics_args->at, "As of this date (YYYY-MM-DD, inclusive) or time; default now");
   metrics->add_option("--format", metrics_args->format, "Output format")->check(CLI::IsMember({"table", "json", "csv"}));
-  metrics->add_option("--view", *metrics_view, "With --format csv: which table")->check(CLI::IsMember({"summary", "months", "cohorts"}));
+  metrics->add_option("--view", *metrics_view, "With --format csv: which table")->check(CLI::IsMember({"summary", "months", "cohorts", "acquisition"}));
   metrics->callback([metrics_args, metrics_view, &global, &exit_code] {
     exit_code = run_metrics(global, metrics_args->at, metrics_args->format, *metrics_view);
   });

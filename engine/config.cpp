@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 
@@ -14,7 +15,8 @@ namespace {
 
 // Keys of later subsystems are accepted here and validated by them when they load.
 const char* const known_keys[] = {"store", "scenarios", "templates", "timezone", "lifecycle", "vip",
-                                  "value_tiers", "clv", "policies", "connectors", "server", "logging"};
+                                  "value_tiers", "clv", "acquisition_spend", "policies", "connectors", "server",
+                                  "logging"};
 
 std::string
 where(const std::string& file, const YAML::Mark& mark)
@@ -71,6 +73,56 @@ read_metrics(const std::string& file, const std::string& key, const YAML::Node& 
   }
   if (metrics.lapsing_after_days >= metrics.inactive_after_days) {
     return where(file, node.Mark()) + ": error: lifecycle.lapsing_after_days must be below inactive_after_days";
+  }
+  return {};
+}
+
+// `acquisition_spend: [{channel: search, month: 2026-01, amount: 1200}, ...]`
+std::string
+read_spend(const std::string& file, const YAML::Node& node, std::vector<AcquisitionSpend>& out)
+{
+  if (!node.IsSequence()) {
+    return where(file, node.Mark()) + ": error: 'acquisition_spend' must be a list of {channel, month, amount}";
+  }
+  for (const auto& item : node) {
+    if (!item.IsMap()) {
+      return where(file, item.Mark()) + ": error: each spend is {channel: NAME, month: YYYY-MM, amount: NUMBER}";
+    }
+    AcquisitionSpend spend;
+    for (const auto& field : item) {
+      const auto name = field.first.Scalar();
+      const auto value = field.second.Scalar();
+      const auto is_month = [](const std::string& v) {
+        return v.size() == 7 && v[4] == '-' && std::all_of(v.begin(), v.begin() + 4, ::isdigit) && ::isdigit(v[5]) &&
+               ::isdigit(v[6]) && std::stoi(v.substr(5)) >= 1 && std::stoi(v.substr(5)) <= 12;
+      };
+      if (name == "channel") {
+        if (value.empty()) {
+          return where(file, field.second.Mark()) + ": error: 'channel' must be a name";
+        }
+        spend.channel = value;
+      } else if (name == "month") {
+        if (!is_month(value)) {
+          return where(file, field.second.Mark()) + ": error: 'month' must be a month, YYYY-MM";
+        }
+        spend.month = value;
+      } else if (name == "amount") {
+        try {
+          spend.amount = field.second.as<double>();
+        } catch (const YAML::Exception&) {
+          spend.amount = -1;
+        }
+        if (!std::isfinite(spend.amount) || spend.amount < 0) {
+          return where(file, field.second.Mark()) + ": error: 'amount' must be a number, 0 or more";
+        }
+      } else {
+        return where(file, field.first.Mark()) + ": error: unknown key '" + name + "': a spend has channel, month and amount";
+      }
+    }
+    if (spend.channel.empty() || spend.month.empty()) {
+      return where(file, item.Mark()) + ": error: each spend needs a channel, a month and an amount";
+    }
+    out.push_back(spend);
   }
   return {};
 }
@@ -132,6 +184,10 @@ load_config(const std::string& path)
       config.templates_set = true;
     } else if (key == "timezone") {
       config.timezone = entry.second.Scalar();
+    } else if (key == "acquisition_spend") {
+      if (auto error = read_spend(file, entry.second, config.acquisition_spend); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
     } else if (key == "lifecycle" || key == "vip" || key == "clv") {
       if (auto error = read_metrics(file, key, entry.second, config.metrics); !error.empty()) {
         return Result<Config>::failure(error);

@@ -6,8 +6,17 @@
 #include "engine/result.hpp"
 
 #include <string>
+#include <vector>
 
 namespace cvmd {
+
+// What a channel cost in a month (`acquisition_spend:`), for CAC and LTV/CAC.
+struct AcquisitionSpend
+{
+  std::string channel;
+  std::string month; // YYYY-MM
+  double amount = 0;
+};
 
 struct Config
 {
@@ -17,7 +26,8 @@ struct Config
   std::string templates = "templates";
   bool templates_set = false; // given in the file (else: beside the scenarios)
   std::string timezone = "UTC";
-  MetricsConfig metrics; // lifecycle: and vip:
+  MetricsConfig metrics; // lifecycle:, vip:, clv:
+  std::vector<AcquisitionSpend> acquisition_spend;
 };
 
 // `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a

@@ -479,3 +479,52 @@ TEST_SUITE("metrics")
     }
   }
 }
+
+#include "engine/config.hpp"
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("CAC and LTV/CAC per channel and month from the configured spend")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers,
+           w.file("c.csv", "customer_id,acquisition_channel\na,search\nb,search\nc,social\n"));
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\n1,a,2026-01-05,100\n2,a,2026-02-05,50\n"
+                           "3,b,2026-01-20,30\n4,c,2026-01-07,10\n"));
+    MetricsConfig config;
+    config.predict_clv = false;
+    const auto state = CustomerState::build(*store, *parse_time("2026-03-01T00:00:00Z"), config);
+    const auto a = compute_aggregates(*store, state,
+                                      {{"search", "2026-01", 90}, {"social", "2026-01", 0}, {"search", "2026-02", 40}});
+    REQUIRE(a.acquisition.size() == 3);
+    CHECK(a.acquisition[0].new_customers == 2);
+    CHECK(a.acquisition[0].cac == doctest::Approx(45));
+    CHECK(a.acquisition[0].ltv == doctest::Approx(90));     // (150 + 30) / 2
+    CHECK(a.acquisition[0].ltv_to_cac == doctest::Approx(2));
+    CHECK(a.acquisition[1].new_customers == 1);
+    CHECK(std::isnan(a.acquisition[1].ltv_to_cac));          // free customers: no ratio
+    CHECK(a.acquisition[2].new_customers == 0);
+    CHECK(std::isnan(a.acquisition[2].cac));
+  }
+
+  TEST_CASE("acquisition spend in the configuration is checked with its place")
+  {
+    Workspace w;
+    const auto good = w.file("good.yaml", "acquisition_spend:\n  - {channel: search, month: 2026-01, amount: 1200.5}\n");
+    auto config = load_config(good);
+    REQUIRE(config);
+    REQUIRE(config->acquisition_spend.size() == 1);
+    CHECK(config->acquisition_spend[0].amount == doctest::Approx(1200.5));
+    const auto bad = w.file("bad.yaml", "acquisition_spend:\n  - {channel: search, month: 2026-13, amount: 5}\n");
+    auto refused = load_config(bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().find("bad.yaml:2:") != std::string::npos);
+    CHECK(refused.error().find("'month' must be a month, YYYY-MM") != std::string::npos);
+    const auto negative = w.file("neg.yaml", "acquisition_spend:\n  - {channel: search, month: 2026-01, amount: -5}\n");
+    auto refused2 = load_config(negative);
+    REQUIRE_FALSE(refused2);
+    CHECK(refused2.error().find("'amount' must be a number, 0 or more") != std::string::npos);
+  }
+}
