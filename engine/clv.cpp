@@ -29,50 +29,36 @@ log_sum_exp(double a, double b)
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
 
-// Customers with equal (x, t_x, T) contribute equal terms: fitting sums over the distinct
-// combinations with their counts, which keeps a million customers cheap.
-template<typename Key>
-struct Grouped
-{
-  std::vector<Key> keys;
-  std::vector<double> counts;
-};
-
-// Maximises `log_likelihood(log parameters)` with Nelder-Mead on the log scale, which keeps
-// every parameter positive; then polishes with a second run from the optimum.
-template<typename F>
+// L-BFGS over the logarithms of the parameters with an analytic gradient.
+template<typename Objective>
 Result<std::vector<double>>
-maximise(F log_likelihood, std::vector<double> start)
+climb(const Objective& objective, std::size_t dimensions)
 {
-  nlopt::opt opt(nlopt::LN_NELDERMEAD, static_cast<unsigned>(start.size()));
-  struct Context
-  {
-    F* f;
-  } context{&log_likelihood};
+  nlopt::opt opt(nlopt::LD_LBFGS, static_cast<unsigned>(dimensions));
   opt.set_max_objective(
-    [](unsigned n, const double* x, double*, void* data) {
-      auto* c = static_cast<Context*>(data);
-      const double v = (*c->f)(std::vector<double>(x, x + n));
+    [](unsigned, const double* x, double* grad, void* data) {
+      const double v = (*static_cast<const Objective*>(data))(x, grad);
       return std::isfinite(v) ? v : -1e300;
     },
-    &context);
-  opt.set_lower_bounds(std::vector<double>(start.size(), -12.0));
-  opt.set_upper_bounds(std::vector<double>(start.size(), 12.0));
-  opt.set_xtol_rel(1e-7);
-  opt.set_ftol_rel(1e-12);
-  opt.set_maxeval(3000);
+    const_cast<Objective*>(&objective));
+  opt.set_lower_bounds(std::vector<double>(dimensions, -12.0));
+  opt.set_upper_bounds(std::vector<double>(dimensions, 12.0));
+  opt.set_ftol_rel(1e-14);
+  opt.set_xtol_rel(1e-10);
+  opt.set_maxeval(2000);
+  std::vector<double> p(dimensions, 0.0);
   double best = 0;
   try {
-    for (int round = 0; round < 2; ++round) {
-      opt.optimize(start, best);
-    }
+    opt.optimize(p, best);
+  } catch (const nlopt::roundoff_limited&) {
+    // converged as far as floating point allows: keep the point
   } catch (const std::exception& e) {
     return Result<std::vector<double>>::failure(std::string("the optimiser failed: ") + e.what());
   }
   if (!std::isfinite(best) || best <= -1e299) {
     return Result<std::vector<double>>::failure("the likelihood has no finite maximum for this data");
   }
-  return start;
+  return p;
 }
 
 } // namespace
@@ -237,86 +223,111 @@ fit_bgnbd(const std::vector<PurchaseSummary>& customers)
   const BgNbdObjective objective(customers);
   // L-BFGS with the analytic gradient: a few dozen evaluations where Nelder-Mead needs
   // thousands, which is what makes a million customers fit in seconds.
-  nlopt::opt opt(nlopt::LD_LBFGS, 4);
-  opt.set_max_objective(
-    [](unsigned, const double* x, double* grad, void* data) {
-      const double v = (*static_cast<const BgNbdObjective*>(data))(x, grad);
-      return std::isfinite(v) ? v : -1e300;
-    },
-    const_cast<BgNbdObjective*>(&objective));
-  opt.set_lower_bounds(std::vector<double>(4, -12.0));
-  opt.set_upper_bounds(std::vector<double>(4, 12.0));
-  opt.set_ftol_rel(1e-14);
-  opt.set_xtol_rel(1e-10);
-  opt.set_maxeval(2000);
-  std::vector<double> p(4, 0.0);
-  double best = 0;
-  try {
-    opt.optimize(p, best);
-  } catch (const nlopt::roundoff_limited&) {
-    // converged as far as floating point allows: keep the point
-  } catch (const std::exception& e) {
-    return Result<BgNbd>::failure(std::string("the optimiser failed: ") + e.what());
+  auto best = climb(objective, 4);
+  if (!best) {
+    return Result<BgNbd>::failure(best.error());
   }
-  if (!std::isfinite(best) || best <= -1e299) {
-    return Result<BgNbd>::failure("the likelihood has no finite maximum for this data");
-  }
+  const auto& p = *best;
   BgNbd m{std::exp(p[0]), std::exp(p[1]), std::exp(p[2]), std::exp(p[3]), 0};
   m.log_likelihood = objective(p.data(), nullptr);
   return m;
 }
 
-Result<GammaGamma>
-fit_gamma_gamma(const std::vector<PurchaseSummary>& customers)
+namespace {
+
+// The Gamma-Gamma log-likelihood over (x, mean value) groups and its gradient in the
+// logarithms of (p, q, gamma); gamma-function terms once per value of x.
+class GammaGammaObjective
 {
-  std::map<std::pair<double, double>, double> grouped;
-  for (const auto& c : customers) {
-    if (c.x > 0 && c.monetary > 0) {
-      grouped[{c.x, c.monetary}] += 1;
+public:
+  explicit GammaGammaObjective(const std::vector<PurchaseSummary>& customers)
+  {
+    std::map<std::pair<double, double>, double> grouped;
+    for (const auto& c : customers) {
+      if (c.x > 0 && c.monetary > 0) {
+        grouped[{c.x, c.monetary}] += 1;
+      }
+    }
+    for (const auto& [key, count] : grouped) {
+      if (m_xs.empty() || m_xs.back() != key.first) {
+        m_xs.push_back(key.first);
+        m_x_counts.push_back(0);
+      }
+      m_x_counts.back() += count;
+      m_groups.push_back({m_xs.size() - 1, key.first, std::log(key.first), key.second, std::log(key.second), count});
     }
   }
-  if (grouped.empty()) {
-    return Result<GammaGamma>::failure("no repeat purchases with a value: the value model cannot be fitted");
+
+  bool empty() const { return m_groups.empty(); }
+
+  double operator()(const double* log_params, double* gradient) const
+  {
+    const double p = std::exp(log_params[0]), q = std::exp(log_params[1]), gamma = std::exp(log_params[2]);
+    double total = 0, g_p = 0, g_q = 0, g_gamma = 0;
+    const double psi_q = gradient ? boost::math::digamma(q) : 0;
+    for (std::size_t i = 0; i < m_xs.size(); ++i) {
+      const double x = m_xs[i], px = p * x, n = m_x_counts[i];
+      total += n * (lgam(px + q) - lgam(px) - lgam(q) + q * std::log(gamma));
+      if (gradient) {
+        const double psi_pxq = boost::math::digamma(px + q);
+        g_p += n * x * (psi_pxq - boost::math::digamma(px));
+        g_q += n * (psi_pxq - psi_q + std::log(gamma));
+        g_gamma += n * q / gamma;
+      }
+    }
+    for (const auto& g : m_groups) {
+      const double px = p * g.x;
+      const double log_denominator = std::log(gamma + g.monetary * g.x);
+      total += g.count * ((px - 1) * g.log_monetary + px * g.log_x - (px + q) * log_denominator);
+      if (gradient) {
+        g_p += g.count * g.x * (g.log_monetary + g.log_x - log_denominator);
+        g_q -= g.count * log_denominator;
+        g_gamma -= g.count * (px + q) / (gamma + g.monetary * g.x);
+      }
+    }
+    if (gradient) {
+      gradient[0] = p * g_p;
+      gradient[1] = q * g_q;
+      gradient[2] = gamma * g_gamma;
+    }
+    return total;
   }
-  // As for BG/NBD: gamma-function terms once per value of x, logarithms per group, and the
-  // groups in a flat array for the optimiser's thousands of passes.
+
+private:
   struct Group
   {
     std::size_t x_index;
     double x, log_x, monetary, log_monetary, count;
   };
-  std::vector<double> xs;
-  std::vector<double> x_counts;
-  std::vector<Group> groups;
-  for (const auto& [key, count] : grouped) {
-    if (xs.empty() || xs.back() != key.first) {
-      xs.push_back(key.first);
-      x_counts.push_back(0);
-    }
-    x_counts.back() += count;
-    groups.push_back({xs.size() - 1, key.first, std::log(key.first), key.second, std::log(key.second), count});
+  std::vector<double> m_xs;
+  std::vector<double> m_x_counts;
+  std::vector<Group> m_groups;
+};
+
+} // namespace
+
+double
+gamma_gamma_log_likelihood_and_gradient(const GammaGamma& model, const std::vector<PurchaseSummary>& customers,
+                                        double* gradient)
+{
+  const double log_params[3] = {std::log(model.p), std::log(model.q), std::log(model.gamma)};
+  return GammaGammaObjective(customers)(log_params, gradient);
+}
+
+Result<GammaGamma>
+fit_gamma_gamma(const std::vector<PurchaseSummary>& customers)
+{
+  const GammaGammaObjective objective(customers);
+  if (objective.empty()) {
+    return Result<GammaGamma>::failure("no repeat purchases with a value: the value model cannot be fitted");
   }
-  auto ll = [&](const std::vector<double>& log_params) {
-    const GammaGamma m{std::exp(log_params[0]), std::exp(log_params[1]), std::exp(log_params[2]), 0};
-    double total = 0;
-    const double q_terms = -lgam(m.q) + m.q * std::log(m.gamma);
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      const double px = m.p * xs[i];
-      total += x_counts[i] * (lgam(px + m.q) - lgam(px) + q_terms);
-    }
-    for (const auto& g : groups) {
-      const double px = m.p * g.x;
-      total += g.count * ((px - 1) * g.log_monetary + px * g.log_x - (px + m.q) * std::log(m.gamma + g.monetary * g.x));
-    }
-    return total;
-  };
-  auto best = maximise(ll, {0.0, 0.0, 0.0});
+  auto best = climb(objective, 3);
   if (!best) {
     return Result<GammaGamma>::failure(best.error());
   }
   const auto& p = *best;
   GammaGamma m{std::exp(p[0]), std::exp(p[1]), std::exp(p[2]), 0};
-  m.log_likelihood = ll(p);
+  m.log_likelihood = objective(p.data(), nullptr);
   return m;
 }
 

@@ -51,6 +51,10 @@ double bgnbd_log_likelihood_and_gradient(const BgNbd& model, const std::vector<P
                                          double* gradient);
 // Fitted on customers with at least one repeat purchase.
 Result<GammaGamma> fit_gamma_gamma(const std::vector<PurchaseSummary>& customers);
+// The summed log-likelihood and, if `gradient` is given, its gradient in the logarithms of
+// (p, q, gamma).
+double gamma_gamma_log_likelihood_and_gradient(const GammaGamma& model, const std::vector<PurchaseSummary>& customers,
+                                               double* gradient);
 
 double p_alive(const BgNbd& model, const PurchaseSummary& c);
 // Expected purchases in the next `t` periods.

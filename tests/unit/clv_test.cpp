@@ -151,6 +151,36 @@ TEST_SUITE("clv")
     CHECK(bgnbd_log_likelihood_and_gradient(at, data, nullptr) == doctest::Approx(sum).epsilon(1e-12));
   }
 
+  TEST_CASE("the analytic gradient of the Gamma-Gamma likelihood matches finite differences")
+  {
+    std::vector<PurchaseSummary> data;
+    for (int i = 0; i < 200; ++i) {
+      PurchaseSummary c;
+      c.x = 1 + i % 5;
+      c.monetary = 10 + (i * 37 % 90);
+      data.push_back(c);
+    }
+    const GammaGamma at{3.0, 4.0, 15.0, 0};
+    double gradient[3];
+    gamma_gamma_log_likelihood_and_gradient(at, data, gradient);
+    for (int k = 0; k < 3; ++k) {
+      GammaGamma up = at, down = at;
+      double* u = k == 0 ? &up.p : k == 1 ? &up.q : &up.gamma;
+      double* d = k == 0 ? &down.p : k == 1 ? &down.q : &down.gamma;
+      const double h = 1e-6;
+      *u *= std::exp(h);
+      *d *= std::exp(-h);
+      const double numeric = (gamma_gamma_log_likelihood_and_gradient(up, data, nullptr) -
+                              gamma_gamma_log_likelihood_and_gradient(down, data, nullptr)) / (2 * h);
+      CHECK(gradient[k] == doctest::Approx(numeric).epsilon(1e-5));
+    }
+    double sum = 0;
+    for (const auto& c : data) {
+      sum += gamma_gamma_log_likelihood(at, c.x, c.monetary);
+    }
+    CHECK(gamma_gamma_log_likelihood_and_gradient(at, data, nullptr) == doctest::Approx(sum).epsilon(1e-12));
+  }
+
   TEST_CASE("fitting needs repeat buyers")
   {
     std::vector<PurchaseSummary> once(10);
