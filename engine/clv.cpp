@@ -29,32 +29,48 @@ log_sum_exp(double a, double b)
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
 
-// L-BFGS over the logarithms of the parameters with an analytic gradient.
+// Maximises over the logarithms of the parameters (which keeps them positive): L-BFGS with
+// the analytic gradient first; if its line search gives up (NLopt reports a generic
+// failure on some data), Nelder-Mead from the best point known, which needs no gradient.
 template<typename Objective>
 Result<std::vector<double>>
 climb(const Objective& objective, std::size_t dimensions)
 {
-  nlopt::opt opt(nlopt::LD_LBFGS, static_cast<unsigned>(dimensions));
-  opt.set_max_objective(
-    [](unsigned, const double* x, double* grad, void* data) {
-      const double v = (*static_cast<const Objective*>(data))(x, grad);
-      return std::isfinite(v) ? v : -1e300;
-    },
-    const_cast<Objective*>(&objective));
-  opt.set_lower_bounds(std::vector<double>(dimensions, -12.0));
-  opt.set_upper_bounds(std::vector<double>(dimensions, 12.0));
-  opt.set_ftol_rel(1e-14);
-  opt.set_xtol_rel(1e-10);
-  opt.set_maxeval(2000);
+  auto run = [&](nlopt::algorithm algorithm, std::vector<double>& p, double& best) {
+    nlopt::opt opt(algorithm, static_cast<unsigned>(dimensions));
+    opt.set_max_objective(
+      [](unsigned, const double* x, double* grad, void* data) {
+        const double v = (*static_cast<const Objective*>(data))(x, grad);
+        return std::isfinite(v) ? v : -1e300;
+      },
+      const_cast<Objective*>(&objective));
+    opt.set_lower_bounds(std::vector<double>(dimensions, -12.0));
+    opt.set_upper_bounds(std::vector<double>(dimensions, 12.0));
+    opt.set_ftol_rel(1e-14);
+    opt.set_xtol_rel(algorithm == nlopt::LD_LBFGS ? 1e-10 : 1e-8);
+    opt.set_maxeval(algorithm == nlopt::LD_LBFGS ? 2000 : 4000);
+    try {
+      opt.optimize(p, best);
+      return true;
+    } catch (const nlopt::roundoff_limited&) {
+      return true; // converged as far as floating point allows
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
   std::vector<double> p(dimensions, 0.0);
   double best = 0;
-  try {
-    opt.optimize(p, best);
-  } catch (const nlopt::roundoff_limited&) {
-    // converged as far as floating point allows: keep the point
-  } catch (const std::exception& e) {
-    return Result<std::vector<double>>::failure(std::string("the optimiser failed: ") + e.what());
+  if (!run(nlopt::LD_LBFGS, p, best)) {
+    if (!std::isfinite(objective(p.data(), nullptr))) {
+      p.assign(dimensions, 0.0);
+    }
+    for (int round = 0; round < 2; ++round) { // a restart from its own optimum polishes it
+      if (!run(nlopt::LN_NELDERMEAD, p, best)) {
+        return Result<std::vector<double>>::failure("the optimiser failed on this data");
+      }
+    }
   }
+  best = objective(p.data(), nullptr);
   if (!std::isfinite(best) || best <= -1e299) {
     return Result<std::vector<double>>::failure("the likelihood has no finite maximum for this data");
   }
@@ -68,35 +84,41 @@ summarize_purchases(const Store& store, std::int64_t at, double period_days)
 {
   std::vector<PurchaseSummary> out;
   const double end_day = std::floor(static_cast<double>(at) / day_seconds);
+  // Orders come grouped by customer and in time order: a running tally per customer is
+  // enough (distinct days, first and last day, the first day's value and the total).
   std::string current;
-  std::map<double, double> day_totals; // day -> value that day
+  double first_day = 0, last_day = 0, days = 0;
+  std::int64_t first_day_cents = 0, total_cents = 0;
   auto flush = [&] {
-    if (current.empty() || day_totals.empty()) {
+    if (current.empty()) {
       return;
     }
     PurchaseSummary s;
     s.customer_id = current;
-    const double first = day_totals.begin()->first;
-    const double last = day_totals.rbegin()->first;
-    s.x = static_cast<double>(day_totals.size() - 1);
-    s.t_x = (last - first) / period_days;
-    s.T = (end_day - first) / period_days;
+    s.x = days - 1;
+    s.t_x = (last_day - first_day) / period_days;
+    s.T = (end_day - first_day) / period_days;
     if (s.x > 0) {
-      double repeat_total = 0;
-      for (auto it = std::next(day_totals.begin()); it != day_totals.end(); ++it) {
-        repeat_total += it->second;
-      }
-      s.monetary = repeat_total / s.x;
+      s.monetary = static_cast<double>(total_cents - first_day_cents) / 100.0 / s.x;
     }
     out.push_back(std::move(s));
   };
   store.for_each_order(at, [&](const OrderRow& o) {
+    const double day = std::floor(static_cast<double>(o.ordered_at) / day_seconds);
     if (o.customer_id != current) {
       flush();
       current = o.customer_id;
-      day_totals.clear();
+      first_day = last_day = day;
+      days = 1;
+      first_day_cents = total_cents = 0;
+    } else if (day != last_day) {
+      last_day = day;
+      days += 1;
     }
-    day_totals[std::floor(static_cast<double>(o.ordered_at) / day_seconds)] += static_cast<double>(o.amount_cents) / 100.0;
+    if (day == first_day) {
+      first_day_cents += o.amount_cents;
+    }
+    total_cents += o.amount_cents;
   });
   flush();
   return out;

@@ -262,7 +262,7 @@ void
 Store::for_each_order(std::int64_t until, const std::function<void(const OrderRow&)>& visit) const
 {
   SQLite::Statement query(*m_db, "SELECT order_id, customer_id, ordered_at, amount_cents, currency, category "
-                                 "FROM orders WHERE ordered_at <= ? ORDER BY customer_id, ordered_at, order_id");
+                                 "FROM orders WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
   query.bind(1, static_cast<int64_t>(until));
   OrderRow row;
   while (query.executeStep()) {
