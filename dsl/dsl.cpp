@@ -7,9 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace cvmd::dsl {
 
@@ -38,21 +36,6 @@ check_and_compile(std::vector<std::unique_ptr<SourceFile>> sources, const Templa
   return result;
 }
 
-std::optional<std::string>
-read_file(const fs::path& path, std::string& text)
-{
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return "cannot open " + path.string();
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    return "cannot read " + path.string();
-  }
-  text = buffer.str();
-  return std::nullopt;
-}
 
 // `templates/` in the scenarios' folder, or beside it.
 std::string
@@ -124,12 +107,12 @@ load(const std::vector<std::string>& paths, const std::string& templates_directo
       continue;
     }
     seen.push_back(canonical);
-    std::string text;
-    if (auto error = read_file(file, text)) {
-      failed.usage_error = *error;
+    auto text = read_text_file(file.string());
+    if (!text) {
+      failed.usage_error = "cannot read " + file.string();
       return failed;
     }
-    sources.push_back(std::make_unique<SourceFile>(file.string(), std::move(text)));
+    sources.push_back(std::make_unique<SourceFile>(file.string(), std::move(*text)));
   }
 
   std::string directory = templates_directory.empty() ? default_templates(paths) : templates_directory;

@@ -1,6 +1,7 @@
 #include "source.hpp"
 
 #include <algorithm>
+#include <fstream>
 
 namespace cvmd::dsl {
 
@@ -90,6 +91,24 @@ utf8_sequence_length(std::string_view text, std::size_t i)
 }
 
 } // namespace
+
+std::optional<std::string>
+read_text_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::string text;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer), in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad() || !in.eof()) {
+    return std::nullopt;
+  }
+  return text;
+}
 
 std::size_t
 count_characters(std::string_view text)

@@ -3,6 +3,7 @@
 // line and column a person sees (columns count characters, not bytes).
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,9 @@ private:
 // Counts code points of valid UTF-8; a stray byte counts as one character so that
 // columns stay monotonic on bad input.
 std::size_t count_characters(std::string_view text);
+
+// The whole file, or nothing when it cannot be opened or read to its end.
+std::optional<std::string> read_text_file(const std::string& path);
 
 // First invalid UTF-8 sequence, or npos.
 std::size_t find_invalid_utf8(std::string_view text);

@@ -9,8 +9,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace cvmd::dsl {
 
@@ -112,10 +110,8 @@ TemplateCatalog::load_directory(const std::string& directory, Diagnostics& diagn
   }
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (!in) {
+    auto text = read_text_file(file.string());
+    if (!text) {
       diagnostics.report_file(file.string(), Severity::error, "cannot read the template file");
       // Listed anyway, so that its sends are not also reported as unknown templates.
       MessageTemplate unreadable;
@@ -124,7 +120,7 @@ TemplateCatalog::load_directory(const std::string& directory, Diagnostics& diagn
       m_templates.emplace(unreadable.name, std::move(unreadable));
       continue;
     }
-    load(file.string(), buffer.str(), diagnostics);
+    load(file.string(), std::move(*text), diagnostics);
   }
 }
 

@@ -66,6 +66,24 @@ parse_at(const std::string& at)
   return at.size() == 10 ? *parsed + 86399 : *parsed;
 }
 
+// The store and the moment a listing is about; nothing when either is wrong (said on stderr).
+struct OpenedAt
+{
+  Opened opened;
+  std::int64_t at;
+};
+
+std::optional<OpenedAt>
+open_at(const GlobalOptions& global, const std::string& at_text)
+{
+  auto opened = open_store(global);
+  const auto at = parse_at(at_text);
+  if (!opened || !at) {
+    return std::nullopt;
+  }
+  return OpenedAt{std::move(*opened), *at};
+}
+
 int
 run_import(const GlobalOptions& global, const std::string& kind_name, const std::string& file, bool skip_bad)
 {
@@ -110,11 +128,12 @@ number_or_null(double v)
 int
 run_segments(const GlobalOptions& global, const std::string& at_text, const std::string& format)
 {
-  auto opened = open_store(global);
-  const auto at = parse_at(at_text);
-  if (!opened || !at) {
+  auto session = open_at(global, at_text);
+  if (!session) {
     return 2;
   }
+  auto* opened = &session->opened;
+  const auto at = &session->at;
   auto metrics = opened->config.metrics;
   metrics.predict_clv = false; // the listing shows no predictions: spare the model fits
   const auto state = CustomerState::build(*opened->store, *at, metrics);
@@ -167,11 +186,12 @@ run_segments(const GlobalOptions& global, const std::string& at_text, const std:
 int
 run_customer(const GlobalOptions& global, const std::string& id, const std::string& at_text, const std::string& format)
 {
-  auto opened = open_store(global);
-  const auto at = parse_at(at_text);
-  if (!opened || !at) {
+  auto session = open_at(global, at_text);
+  if (!session) {
     return 2;
   }
+  auto* opened = &session->opened;
+  const auto at = &session->at;
   const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
   const auto index = state.index_of(id);
   if (!index) {
@@ -220,11 +240,12 @@ run_customer(const GlobalOptions& global, const std::string& id, const std::stri
 int
 run_clv(const GlobalOptions& global, const std::string& at_text, const std::string& period, const std::string& format)
 {
-  auto opened = open_store(global);
-  const auto at = parse_at(at_text);
-  if (!opened || !at) {
+  auto session = open_at(global, at_text);
+  if (!session) {
     return 2;
   }
+  auto* opened = &session->opened;
+  const auto at = &session->at;
   const double period_days = period == "day" ? 1 : 7;
   const auto started = std::chrono::steady_clock::now();
   const auto customers = summarize_purchases(*opened->store, *at, period_days);
@@ -264,11 +285,12 @@ run_clv(const GlobalOptions& global, const std::string& at_text, const std::stri
 int
 run_metrics(const GlobalOptions& global, const std::string& at_text, const std::string& format, const std::string& view)
 {
-  auto opened = open_store(global);
-  const auto at = parse_at(at_text);
-  if (!opened || !at) {
+  auto session = open_at(global, at_text);
+  if (!session) {
     return 2;
   }
+  auto* opened = &session->opened;
+  const auto at = &session->at;
   const auto state = CustomerState::build(*opened->store, *at, opened->config.metrics);
   const auto a = compute_aggregates(*opened->store, state, opened->config.acquisition_spend);
 

@@ -43,6 +43,23 @@ simulate_bgnbd(const BgNbd& truth, std::size_t customers, double max_age, std::u
   return out;
 }
 
+// Central differences in the logarithm of each parameter, as the analytic gradients are.
+template<typename Model, typename Likelihood>
+void
+check_gradient(const Model& at, std::vector<double Model::*> fields, Likelihood likelihood)
+{
+  std::vector<double> gradient(fields.size());
+  likelihood(at, gradient.data());
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    Model up = at, down = at;
+    const double h = 1e-6;
+    up.*fields[k] *= std::exp(h);
+    down.*fields[k] *= std::exp(-h);
+    const double numeric = (likelihood(up, nullptr) - likelihood(down, nullptr)) / (2 * h);
+    CHECK(gradient[k] == doctest::Approx(numeric).epsilon(1e-5));
+  }
+}
+
 } // namespace
 
 TEST_SUITE("clv")
@@ -130,19 +147,8 @@ TEST_SUITE("clv")
   {
     const auto data = simulate_bgnbd(BgNbd{0.5, 6.0, 0.7, 2.5, 0}, 500, 52, 3);
     const BgNbd at{0.4, 5.0, 0.9, 2.0, 0};
-    double gradient[4];
-    bgnbd_log_likelihood_and_gradient(at, data, gradient);
-    for (int k = 0; k < 4; ++k) {
-      BgNbd up = at, down = at;
-      double* u = k == 0 ? &up.r : k == 1 ? &up.alpha : k == 2 ? &up.a : &up.b;
-      double* d = k == 0 ? &down.r : k == 1 ? &down.alpha : k == 2 ? &down.a : &down.b;
-      const double h = 1e-6;
-      *u *= std::exp(h);  // steps in the logarithm, as the gradient is
-      *d *= std::exp(-h);
-      const double numeric = (bgnbd_log_likelihood_and_gradient(up, data, nullptr) -
-                              bgnbd_log_likelihood_and_gradient(down, data, nullptr)) / (2 * h);
-      CHECK(gradient[k] == doctest::Approx(numeric).epsilon(1e-5));
-    }
+    check_gradient(at, {&BgNbd::r, &BgNbd::alpha, &BgNbd::a, &BgNbd::b},
+                   [&](const BgNbd& m, double* g) { return bgnbd_log_likelihood_and_gradient(m, data, g); });
     // And the summed value is the sum of the per-customer likelihoods.
     double sum = 0;
     for (const auto& c : data) {
@@ -161,19 +167,8 @@ TEST_SUITE("clv")
       data.push_back(c);
     }
     const GammaGamma at{3.0, 4.0, 15.0, 0};
-    double gradient[3];
-    gamma_gamma_log_likelihood_and_gradient(at, data, gradient);
-    for (int k = 0; k < 3; ++k) {
-      GammaGamma up = at, down = at;
-      double* u = k == 0 ? &up.p : k == 1 ? &up.q : &up.gamma;
-      double* d = k == 0 ? &down.p : k == 1 ? &down.q : &down.gamma;
-      const double h = 1e-6;
-      *u *= std::exp(h);
-      *d *= std::exp(-h);
-      const double numeric = (gamma_gamma_log_likelihood_and_gradient(up, data, nullptr) -
-                              gamma_gamma_log_likelihood_and_gradient(down, data, nullptr)) / (2 * h);
-      CHECK(gradient[k] == doctest::Approx(numeric).epsilon(1e-5));
-    }
+    check_gradient(at, {&GammaGamma::p, &GammaGamma::q, &GammaGamma::gamma},
+                   [&](const GammaGamma& m, double* g) { return gamma_gamma_log_likelihood_and_gradient(m, data, g); });
     double sum = 0;
     for (const auto& c : data) {
       sum += gamma_gamma_log_likelihood(at, c.x, c.monetary);
