@@ -47,6 +47,7 @@ fuzz:
 	  -dict=tests/fuzz/cvm.dict $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 bench: build
+	@tools/install-deps --bench
 	@$(BUILD)/bench/bench_dsl
 	@BUILD=$(BUILD) bench/bench_customer_state.sh
 

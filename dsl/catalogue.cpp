@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace cvmd::dsl {
 
@@ -24,11 +25,21 @@ to_string(ValueType type)
 
 namespace {
 
-const std::vector<std::string_view> lifecycle_stages = {"prospect", "new", "active", "lapsing", "inactive"};
-const std::vector<std::string_view> rfm_segments = {
+// Arrays of literals, initialised before any code runs: the catalogue is read while other
+// files' statics are initialised (the engine resolves its columns then), so it must not
+// depend on their order.
+constexpr std::string_view lifecycle_stages[] = {"prospect", "new", "active", "lapsing", "inactive"};
+constexpr std::string_view rfm_segments[] = {
   "champions", "loyal",    "potential_loyalist", "new",         "promising", "need_attention",
   "about_to_sleep", "at_risk", "cant_lose",     "hibernating", "lost"};
-const std::vector<std::string_view> value_tiers = {"high", "medium", "low"};
+constexpr std::string_view value_tiers[] = {"high", "medium", "low"};
+
+template <std::size_t N>
+std::vector<std::string_view>
+list_of(const std::string_view (&values)[N])
+{
+  return {std::begin(values), std::end(values)};
+}
 
 } // namespace
 
@@ -46,10 +57,10 @@ attributes()
     {"f_score", ValueType::number, "frequency score, 1 to 5, by quintiles", 1.0, 5.0},
     {"m_score", ValueType::number, "monetary score, 1 to 5, by quintiles", 1.0, 5.0},
     {"rfm", ValueType::text, "the three scores as a code, e.g. \"545\""},
-    {"rfm_segment", ValueType::choice, "named RFM segment", {}, {}, rfm_segments},
-    {"lifecycle", ValueType::choice, "lifecycle stage from the configured thresholds", {}, {}, lifecycle_stages},
+    {"rfm_segment", ValueType::choice, "named RFM segment", {}, {}, list_of(rfm_segments)},
+    {"lifecycle", ValueType::choice, "lifecycle stage from the configured thresholds", {}, {}, list_of(lifecycle_stages)},
     {"vip", ValueType::boolean, "matches the configured VIP rule (default: top 5% by revenue)"},
-    {"value_tier", ValueType::choice, "high, medium or low by share of revenue", {}, {}, value_tiers},
+    {"value_tier", ValueType::choice, "high, medium or low by share of revenue", {}, {}, list_of(value_tiers)},
     {"clv", ValueType::number, "predicted customer lifetime value over the configured horizon", 0.0},
     {"p_alive", ValueType::number, "probability that the customer is still active (BG/NBD)", 0.0, 1.0},
     {"expected_orders", ValueType::number, "predicted orders over the configured horizon", 0.0},
@@ -69,13 +80,18 @@ attributes()
 std::optional<std::size_t>
 find_attribute(std::string_view lower_name)
 {
-  const auto& list = attributes();
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    if (list[i].name == lower_name) {
-      return i;
+  // The snapshot looks attributes up by name per customer; a scan of ~40 names each time
+  // showed up in its profile.
+  static const std::unordered_map<std::string_view, std::size_t> by_name = [] {
+    std::unordered_map<std::string_view, std::size_t> out;
+    const auto& list = attributes();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      out.emplace(list[i].name, i);
     }
-  }
-  return std::nullopt;
+    return out;
+  }();
+  const auto it = by_name.find(lower_name);
+  return it == by_name.end() ? std::nullopt : std::optional<std::size_t>(it->second);
 }
 
 const std::vector<BuiltinSegment>&

@@ -42,7 +42,7 @@ compute_aggregates(const Store& store, const CustomerState& state, const std::ve
   std::int64_t total_cents = 0;
   std::map<int, std::int64_t> cents_by_month;
   std::map<std::string, std::int64_t> cents_by_customer;
-  store.for_each_order(state.at(), [&](const OrderRow& o) {
+  store.for_each_order(state.at(), [&](const Purchase& o) {
     const int m = month_index(o.ordered_at);
     buyers_by_month[m].insert(o.customer_id);
     cents_by_month[m] += o.amount_cents;

@@ -103,7 +103,7 @@ summarize_purchases(const Store& store, std::int64_t at, double period_days)
     }
     out.push_back(std::move(s));
   };
-  store.for_each_order(at, [&](const OrderRow& o) {
+  store.for_each_order(at, [&](const Purchase& o) {
     const double day = std::floor(static_cast<double>(o.ordered_at) / day_seconds);
     if (o.customer_id != current) {
       flush();

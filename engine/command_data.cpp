@@ -140,44 +140,48 @@ run_segments(const GlobalOptions& global, const std::string& at_text, const std:
   struct Group
   {
     std::size_t customers = 0;
-    double revenue = 0;
+    std::int64_t cents = 0; // summed exactly, so the shown revenue carries no rounding noise
     double orders = 0;
   };
   std::map<std::pair<std::string, std::string>, Group> groups;
-  const auto revenue_id = static_cast<dsl::AttrId>(*dsl::find_attribute("revenue"));
-  const auto orders_id = static_cast<dsl::AttrId>(*dsl::find_attribute("orders"));
-  double total_revenue = 0;
+  const auto id_of = [](const char* name) { return static_cast<dsl::AttrId>(*dsl::find_attribute(name)); };
+  const auto revenue_id = id_of("revenue");
+  const auto orders_id = id_of("orders");
+  const auto vip_id = id_of("vip");
+  const std::pair<const char*, dsl::AttrId> dimensions[] = {
+    {"lifecycle", id_of("lifecycle")}, {"rfm_segment", id_of("rfm_segment")}, {"value_tier", id_of("value_tier")}};
+  std::int64_t total_cents = 0;
+  const auto add = [&](Group& g, std::int64_t cents, double orders) {
+    ++g.customers;
+    g.cents += cents;
+    g.orders += orders;
+  };
   for (std::size_t i = 0; i < state.size(); ++i) {
-    const double revenue = state.number(revenue_id, i);
+    const auto cents = std::llround(state.number(revenue_id, i) * 100);
     const double orders = state.number(orders_id, i);
-    total_revenue += revenue;
-    for (const auto* dimension : {"lifecycle", "rfm_segment", "value_tier"}) {
-      const auto value = state.text(static_cast<dsl::AttrId>(*dsl::find_attribute(dimension)), i);
-      if (value.empty()) {
-        continue;
+    total_cents += cents;
+    for (const auto& [dimension, id] : dimensions) {
+      const auto value = state.text(id, i);
+      if (!value.empty()) {
+        add(groups[{dimension, std::string(value)}], cents, orders);
       }
-      auto& g = groups[{dimension, std::string(value)}];
-      ++g.customers;
-      g.revenue += revenue;
-      g.orders += orders;
     }
-    if (state.flag(static_cast<dsl::AttrId>(*dsl::find_attribute("vip")), i)) {
-      auto& g = groups[{"vip", "vip"}];
-      ++g.customers;
-      g.revenue += revenue;
-      g.orders += orders;
+    if (state.flag(vip_id, i)) {
+      add(groups[{"vip", "vip"}], cents, orders);
     }
   }
+  const double total_revenue = static_cast<double>(total_cents) / 100;
   Table table;
   table.columns = {"dimension", "segment", "customers", "customer_share", "revenue", "revenue_share", "aov"};
   const double n = static_cast<double>(std::max<std::size_t>(state.size(), 1));
   for (const auto& [key, g] : groups) {
+    const double revenue = static_cast<double>(g.cents) / 100;
     table.rows.push_back({boost::json::value(key.first), boost::json::value(key.second),
                           boost::json::value(static_cast<std::int64_t>(g.customers)),
                           boost::json::value(static_cast<double>(g.customers) / n),
-                          boost::json::value(g.revenue),
-                          number_or_null(total_revenue > 0 ? g.revenue / total_revenue : std::nan("")),
-                          number_or_null(g.orders > 0 ? g.revenue / g.orders : std::nan(""))});
+                          boost::json::value(revenue),
+                          number_or_null(total_revenue > 0 ? revenue / total_revenue : std::nan("")),
+                          number_or_null(g.orders > 0 ? revenue / g.orders : std::nan(""))});
   }
   std::cout << table.render(format);
   return 0;

@@ -15,6 +15,27 @@ attr(std::string_view name)
   return static_cast<dsl::AttrId>(*dsl::find_attribute(name));
 }
 
+// Resolved once: the snapshot touches these columns per customer.
+const dsl::AttrId id_aov = attr("aov");
+const dsl::AttrId id_avg_days_between_orders = attr("avg_days_between_orders");
+const dsl::AttrId id_clv = attr("clv");
+const dsl::AttrId id_days_since_first_order = attr("days_since_first_order");
+const dsl::AttrId id_days_since_last_order = attr("days_since_last_order");
+const dsl::AttrId id_email_consent = attr("email_consent");
+const dsl::AttrId id_expected_orders = attr("expected_orders");
+const dsl::AttrId id_f_score = attr("f_score");
+const dsl::AttrId id_lifecycle = attr("lifecycle");
+const dsl::AttrId id_m_score = attr("m_score");
+const dsl::AttrId id_orders = attr("orders");
+const dsl::AttrId id_p_alive = attr("p_alive");
+const dsl::AttrId id_r_score = attr("r_score");
+const dsl::AttrId id_revenue = attr("revenue");
+const dsl::AttrId id_rfm = attr("rfm");
+const dsl::AttrId id_rfm_segment = attr("rfm_segment");
+const dsl::AttrId id_sms_consent = attr("sms_consent");
+const dsl::AttrId id_value_tier = attr("value_tier");
+const dsl::AttrId id_vip = attr("vip");
+
 constexpr double day = 86400.0;
 
 // Scores 1-5 by quintiles of `value` over `members` (higher value, higher score). Equal
@@ -78,6 +99,26 @@ const char* const derived_numbers[] = {"orders", "revenue", "aov", "days_since_l
                                        "p_alive", "expected_orders"};
 const char* const derived_texts[] = {"rfm", "rfm_segment", "lifecycle", "value_tier"};
 
+template <std::size_t N>
+std::vector<dsl::AttrId>
+ids_of(const char* const (&names)[N])
+{
+  std::vector<dsl::AttrId> out;
+  for (const auto* name : names) {
+    out.push_back(attr(name));
+  }
+  return out;
+}
+
+const std::vector<dsl::AttrId> derived_number_ids = ids_of(derived_numbers);
+const std::vector<dsl::AttrId> text_ids = [] {
+  auto out = ids_of(derived_texts);
+  for (const auto id : ids_of(text_attributes)) {
+    out.push_back(id);
+  }
+  return out;
+}();
+
 } // namespace
 
 std::size_t
@@ -86,17 +127,14 @@ CustomerState::add_customer(const std::string& customer_id)
   const auto i = m_ids.size();
   m_index.emplace(customer_id, i);
   m_ids.push_back(customer_id);
-  for (const auto* name : derived_numbers) {
-    numbers(name).push_back(std::nan(""));
+  for (const auto id : derived_number_ids) {
+    m_numbers[id].push_back(std::nan(""));
   }
-  for (const auto* name : derived_texts) {
-    texts(name).emplace_back();
+  for (const auto id : text_ids) {
+    m_texts[id].emplace_back();
   }
-  for (const auto* name : text_attributes) {
-    texts(name).emplace_back();
-  }
-  for (const auto* name : {"vip", "email_consent", "sms_consent"}) {
-    m_flags[attr(name)].push_back(0);
+  for (const auto id : {id_vip, id_email_consent, id_sms_consent}) {
+    m_flags[id].push_back(0);
   }
   for (auto& [name, column] : m_profile) {
     column.emplace_back();
@@ -104,31 +142,31 @@ CustomerState::add_customer(const std::string& customer_id)
   m_cents.push_back(0);
   m_first_order_at.push_back(0);
   m_last_order_at.push_back(0);
-  numbers("orders")[i] = 0;
-  numbers("revenue")[i] = 0;
-  texts("lifecycle")[i] = "prospect";
-  texts("value_tier")[i] = "low";
+  m_numbers[id_orders][i] = 0;
+  m_numbers[id_revenue][i] = 0;
+  m_texts[id_lifecycle][i] = "prospect";
+  m_texts[id_value_tier][i] = "low";
   return i;
 }
 
 void
 CustomerState::derive(std::size_t i)
 {
-  const double orders = numbers("orders")[i];
-  numbers("revenue")[i] = static_cast<double>(m_cents[i]) / 100.0;
+  const double orders = m_numbers[id_orders][i];
+  m_numbers[id_revenue][i] = static_cast<double>(m_cents[i]) / 100.0;
   if (orders == 0) {
-    texts("lifecycle")[i] = "prospect";
+    m_texts[id_lifecycle][i] = "prospect";
     return;
   }
   // An order stamped after the snapshot's moment counts as today, not as negative days.
   const double since_last = std::max(0.0, std::floor(static_cast<double>(m_at - m_last_order_at[i]) / day));
   const double since_first = std::max(0.0, std::floor(static_cast<double>(m_at - m_first_order_at[i]) / day));
-  numbers("aov")[i] = numbers("revenue")[i] / orders;
-  numbers("days_since_last_order")[i] = since_last;
-  numbers("days_since_first_order")[i] = since_first;
-  numbers("avg_days_between_orders")[i] =
+  m_numbers[id_aov][i] = m_numbers[id_revenue][i] / orders;
+  m_numbers[id_days_since_last_order][i] = since_last;
+  m_numbers[id_days_since_first_order][i] = since_first;
+  m_numbers[id_avg_days_between_orders][i] =
     orders >= 2 ? static_cast<double>(m_last_order_at[i] - m_first_order_at[i]) / day / (orders - 1) : std::nan("");
-  texts("lifecycle")[i] = since_last > m_config.inactive_after_days ? "inactive"
+  m_texts[id_lifecycle][i] = since_last > m_config.inactive_after_days ? "inactive"
                           : since_last > m_config.lapsing_after_days ? "lapsing"
                           : since_first <= m_config.new_days         ? "new"
                                                                      : "active";
@@ -139,7 +177,7 @@ CustomerState::add_order(const OrderRow& order)
 {
   auto it = m_index.find(order.customer_id);
   const auto i = it == m_index.end() ? add_customer(order.customer_id) : it->second;
-  auto& orders = numbers("orders")[i];
+  auto& orders = m_numbers[id_orders][i];
   if (orders == 0 || order.ordered_at < m_first_order_at[i]) {
     m_first_order_at[i] = order.ordered_at;
   }
@@ -155,9 +193,9 @@ void
 CustomerState::refresh_rankings()
 {
   const auto n = m_ids.size();
-  const auto& orders = numbers("orders");
-  const auto& revenue = numbers("revenue");
-  const auto& since_last = numbers("days_since_last_order");
+  const auto& orders = m_numbers[id_orders];
+  const auto& revenue = m_numbers[id_revenue];
+  const auto& since_last = m_numbers[id_days_since_last_order];
   std::vector<std::size_t> buyers;
   for (std::size_t i = 0; i < n; ++i) {
     if (orders[i] > 0) {
@@ -169,16 +207,16 @@ CustomerState::refresh_rankings()
   for (auto i : buyers) {
     recency_value[i] = -since_last[i];
   }
-  numbers("r_score") = quintile_scores(recency_value, buyers);
-  numbers("f_score") = quintile_scores(orders, buyers);
-  numbers("m_score") = quintile_scores(revenue, buyers);
-  const auto& r = numbers("r_score");
-  const auto& f = numbers("f_score");
-  const auto& m = numbers("m_score");
-  auto& rfm = texts("rfm");
-  auto& segment = texts("rfm_segment");
-  auto& tier = texts("value_tier");
-  auto& vip = m_flags[attr("vip")];
+  m_numbers[id_r_score] = quintile_scores(recency_value, buyers);
+  m_numbers[id_f_score] = quintile_scores(orders, buyers);
+  m_numbers[id_m_score] = quintile_scores(revenue, buyers);
+  const auto& r = m_numbers[id_r_score];
+  const auto& f = m_numbers[id_f_score];
+  const auto& m = m_numbers[id_m_score];
+  auto& rfm = m_texts[id_rfm];
+  auto& segment = m_texts[id_rfm_segment];
+  auto& tier = m_texts[id_value_tier];
+  auto& vip = m_flags[id_vip];
   for (std::size_t i = 0; i < n; ++i) {
     rfm[i].clear();
     segment[i].clear();
@@ -231,20 +269,26 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   s.m_flags.resize(columns);
   // A customer whose first order comes after `at` was not a customer yet. (Customers
   // without any order have no date of their own and are prospects at every `at`.)
-  const auto first_orders = store.first_order_times();
+  const auto not_yet = store.customers_first_buying_after(at);
+  std::vector<std::pair<std::vector<std::string>*, const char*>> text_columns;
+  for (const auto* name : text_attributes) {
+    text_columns.emplace_back(&s.texts(name), name);
+  }
+  auto& email_consent = s.m_flags[id_email_consent];
+  auto& sms_consent = s.m_flags[id_sms_consent];
   store.for_each_customer([&](const StoredCustomer& c) {
-    if (auto it = first_orders.find(c.customer_id); it != first_orders.end() && it->second > at) {
+    if (!not_yet.empty() && not_yet.count(c.customer_id)) {
       return;
     }
     const auto i = s.add_customer(c.customer_id);
-    for (const auto* name : text_attributes) {
+    for (auto& [column, name] : text_columns) {
       auto it = c.fields.find(name);
       if (it != c.fields.end()) {
-        s.texts(name)[i] = it->second;
+        (*column)[i] = it->second;
       }
     }
-    s.m_flags[attr("email_consent")][i] = c.email_consent ? 1 : 0;
-    s.m_flags[attr("sms_consent")][i] = c.sms_consent ? 1 : 0;
+    email_consent[i] = c.email_consent ? 1 : 0;
+    sms_consent[i] = c.sms_consent ? 1 : 0;
     for (const auto& [name, value] : c.profile) {
       auto& column = s.m_profile[name];
       column.resize(s.m_ids.size());
@@ -255,9 +299,15 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     column.resize(s.m_ids.size());
   }
 
-  auto& orders = s.numbers("orders");
-  store.for_each_order(at, [&](const OrderRow& o) {
-    const auto i = s.m_index.at(o.customer_id);
+  auto& orders = s.m_numbers[id_orders];
+  // Customers were read in key order and orders come in key order: walk both together
+  // instead of a hash lookup per order.
+  std::size_t cursor = 0;
+  store.for_each_order(at, [&](const Purchase& o) {
+    while (cursor < s.m_ids.size() && s.m_ids[cursor] < o.customer_id) {
+      ++cursor;
+    }
+    const auto i = cursor < s.m_ids.size() && s.m_ids[cursor] == o.customer_id ? cursor : s.m_index.at(o.customer_id);
     if (orders[i] == 0) {
       s.m_first_order_at[i] = o.ordered_at;
     }
@@ -271,9 +321,9 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   s.refresh_rankings();
 
   if (config.predict_clv) {
-    auto& clv_column = s.numbers("clv");
-    auto& alive = s.numbers("p_alive");
-    auto& expected = s.numbers("expected_orders");
+    auto& clv_column = s.m_numbers[id_clv];
+    auto& alive = s.m_numbers[id_p_alive];
+    auto& expected = s.m_numbers[id_expected_orders];
     // Weekly, as in the models' literature; prospects have nothing to predict from.
     const auto summaries = summarize_purchases(store, at, 7);
     const auto purchases = fit_bgnbd(summaries);

@@ -1,6 +1,7 @@
 #include "engine/importer.hpp"
 
 #include "dsl/source.hpp"
+#include "engine/order_pipeline.hpp"
 #include "engine/records.hpp"
 #include "engine/values.hpp"
 
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -24,11 +26,11 @@ required_columns(ImportKind kind)
   return kind == ImportKind::customers ? customers : kind == ImportKind::orders ? orders : events;
 }
 
-std::string
-trim(const std::string& text)
+std::string_view
+trim(std::string_view text)
 {
   const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string::npos) {
+  if (first == std::string_view::npos) {
     return {};
   }
   return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
@@ -58,10 +60,19 @@ check_id(const std::string& name, const std::string& value)
 class Importer
 {
 public:
-  Importer(Store& store, ImportKind kind, const std::string& path, const ImportOptions& options)
-    : m_kind(kind), m_path(path), m_options(options), m_writer(store)
+  // bulk: a first load of orders may take the store's bulk path (see Store::Writer); with
+  // --skip-bad every row needs its own verdict, so that takes the row-by-row path.
+  Importer(Store& store, ImportKind kind, const std::string& path, const ImportOptions& options, bool bulk)
+    : m_kind(kind), m_path(path), m_options(options),
+      m_writer(store, bulk && kind == ImportKind::orders && !options.skip_bad)
   {
+    if (m_writer.bulk()) {
+      m_pipeline.emplace(m_writer);
+    }
   }
+
+  // The bulk path found an order_id twice in the file; its work is rolled back.
+  bool needs_row_path() const { return m_needs_row_path; }
 
   Result<ImportReport> run()
   {
@@ -87,6 +98,13 @@ public:
       return Result<ImportReport>::failure(m_path + ": no rows to import");
     }
     if (m_report.bad == 0 || m_options.skip_bad) {
+      if (m_pipeline) {
+        m_pipeline->finish();
+      }
+      if (m_writer.bulk() && !m_writer.finish_bulk_orders(m_options.now)) {
+        m_needs_row_path = true;
+        return m_report;
+      }
       m_writer.commit();
       m_report.written = true;
     }
@@ -155,7 +173,7 @@ private:
     }
     const auto& fields = customer_fields();
     for (const auto& [name, raw] : r.fields) {
-      const auto value = trim(raw);
+      const std::string value(trim(raw));
       if (name == "customer_id") {
         continue;
       }
@@ -197,7 +215,9 @@ private:
 
   std::string order(const Record& r)
   {
-    OrderRow row;
+    auto& row = m_order; // reused: its buffers survive from row to row
+    row.currency.clear(); // JSON Lines rows need not all have the optional fields
+    row.category.clear();
     row.order_id = trim(*r.find("order_id"));
     row.customer_id = trim(*r.find("customer_id"));
     for (const auto& [name, value] : {std::pair{"order_id", &row.order_id}, std::pair{"customer_id", &row.customer_id}}) {
@@ -205,7 +225,7 @@ private:
         return p;
       }
     }
-    auto at = parse_time(trim(*r.find("ordered_at")));
+    auto at = parse_time(m_scratch.assign(trim(*r.find("ordered_at"))));
     if (!at) {
       return "ordered_at: " + at.error();
     }
@@ -213,7 +233,7 @@ private:
       return "ordered_at " + format_time(*at) + " is in the future";
     }
     row.ordered_at = *at;
-    auto amount = parse_amount(trim(*r.find("amount")));
+    auto amount = parse_amount(m_scratch.assign(trim(*r.find("amount"))));
     if (!amount) {
       return amount.error();
     }
@@ -229,6 +249,13 @@ private:
     }
     if (const auto* category = r.find("category")) {
       row.category = trim(*category);
+    }
+    if (m_pipeline) {
+      if (writing()) {
+        m_pipeline->push(row);
+        ++m_report.inserted;
+      }
+      return {};
     }
     if (writing()) {
       // With --skip-bad a conflicting order must not leave its customer behind: look first.
@@ -268,7 +295,7 @@ private:
     if (auto p = check_id("type", row.type); !p.empty()) {
       return p;
     }
-    auto at = parse_time(trim(*r.find("at")));
+    auto at = parse_time(m_scratch.assign(trim(*r.find("at"))));
     if (!at) {
       return "at: " + at.error();
     }
@@ -295,8 +322,12 @@ private:
   std::string m_path;
   ImportOptions m_options;
   Store::Writer m_writer;
+  std::optional<OrderPipeline> m_pipeline; // after the writer: stops before it rolls back
   ImportReport m_report;
   std::unordered_set<std::string> m_customers_seen;
+  OrderRow m_order;
+  bool m_needs_row_path = false;
+  std::string m_scratch;
   std::string m_last_customer;
 };
 
@@ -306,7 +337,14 @@ Result<ImportReport>
 import_file(Store& store, ImportKind kind, const std::string& path, const ImportOptions& options)
 {
   try {
-    return Importer(store, kind, path, options).run();
+    {
+      Importer bulk(store, kind, path, options, true);
+      auto report = bulk.run();
+      if (!bulk.needs_row_path()) {
+        return report;
+      }
+    } // rolled back here
+    return Importer(store, kind, path, options, false).run();
   } catch (const std::exception& e) {
     return Result<ImportReport>::failure(path + ": import failed, nothing was written: " + e.what());
   }

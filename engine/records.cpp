@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
+#include <utility>
 
 namespace cvmd {
 
@@ -77,38 +79,45 @@ ends_with(const std::string& text, const std::string& suffix)
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// libcsv calls back per field and per row; this collects them into records.
+// libcsv calls back per field and per row; this fills one record in place (the names once,
+// the values reuse their buffers), so a row costs no allocation once the buffers are grown.
 struct CsvState
 {
   RecordSource& source;
-  std::size_t line = 0;           // line being fed
-  std::size_t row_line = 0;       // line the current row started on
-  std::vector<std::string> row;
+  std::size_t line = 0;     // line being fed
+  std::size_t row_line = 0; // line the current row started on
+  std::size_t fields = 0;   // fields of the current row so far
   std::vector<std::string> header;
   bool have_header = false;
   std::string duplicate_header;
+  Record record;
 
   static void on_field(void* data, std::size_t size, void* state)
   {
     auto& self = *static_cast<CsvState*>(state);
-    if (self.row.empty()) {
+    if (self.fields == 0) {
       self.row_line = self.line;
     }
-    self.row.emplace_back(static_cast<const char*>(data), size);
+    const std::string_view value(static_cast<const char*>(data), size);
+    if (!self.have_header) {
+      self.header.emplace_back(value);
+    } else if (self.fields < self.record.fields.size()) {
+      self.record.fields[self.fields].second.assign(value);
+    }
+    ++self.fields;
   }
 
   static void on_row(int, void* state)
   {
     auto& self = *static_cast<CsvState*>(state);
-    auto row = std::move(self.row);
-    self.row.clear();
-    if (row.empty()) {
+    const auto count = std::exchange(self.fields, 0);
+    if (count == 0) {
       return;
     }
     if (!self.have_header) {
-      self.header = std::move(row);
       self.have_header = true;
       for (std::size_t i = 0; i < self.header.size(); ++i) {
+        self.record.fields.emplace_back(self.header[i], std::string());
         for (std::size_t k = 0; k < i; ++k) {
           if (self.header[i] == self.header[k]) {
             self.duplicate_header = self.header[i];
@@ -117,17 +126,13 @@ struct CsvState
       }
       return;
     }
-    if (row.size() != self.header.size()) {
+    if (count != self.header.size()) {
       self.source.on_problem(self.row_line, "expected " + std::to_string(self.header.size()) + " fields (as in the header), found " +
-                                              std::to_string(row.size()));
+                                              std::to_string(count));
       return;
     }
-    Record record;
-    record.line = self.row_line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      record.fields.emplace_back(self.header[i], std::move(row[i]));
-    }
-    self.source.on_record(record);
+    self.record.line = self.row_line;
+    self.source.on_record(self.record);
   }
 };
 
@@ -143,7 +148,7 @@ read_csv(RecordSource& source, std::ifstream& in)
     csv_parser* p;
     ~Free() { csv_free(p); }
   } free_parser{&parser};
-  CsvState state{source, 0, 0, {}, {}, false, {}};
+  CsvState state{source, 0, 0, 0, {}, false, {}, {}};
   LineReader reader(in);
   std::string line;
   std::uintmax_t bytes = 0;

@@ -2,14 +2,20 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
+#include <sqlite3.h>
 #include <stdexcept>
+#include <thread>
 
 namespace cvmd {
 
 namespace {
 
+const std::string order_indexes = "CREATE UNIQUE INDEX orders_by_id ON orders(order_id);"
+                                  "CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at, amount_cents);";
+
 // Each entry moves the schema one version up; applied in order, inside one transaction.
-const char* const migrations[] = {
+const std::string migrations[] = {
   R"sql(
 CREATE TABLE customers (
   customer_id         TEXT PRIMARY KEY NOT NULL,
@@ -50,6 +56,24 @@ CREATE TABLE events (
   UNIQUE (customer_id, type, at, properties)
 );
 )sql",
+  // v2: the orders table gets a plain rowid and explicit indexes, so a first load can build
+  // them once by sorting instead of millions of random B-tree inserts; the customer index
+  // covers what the snapshot reads, so reading orders never visits the table.
+  R"sql(
+CREATE TABLE orders_v2 (
+  seq          INTEGER PRIMARY KEY,
+  order_id     TEXT NOT NULL,
+  customer_id  TEXT NOT NULL REFERENCES customers(customer_id),
+  ordered_at   INTEGER NOT NULL,
+  amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+  currency     TEXT NOT NULL DEFAULT '',
+  category     TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO orders_v2 (order_id, customer_id, ordered_at, amount_cents, currency, category)
+  SELECT order_id, customer_id, ordered_at, amount_cents, currency, category FROM orders ORDER BY rowid;
+DROP TABLE orders;
+ALTER TABLE orders_v2 RENAME TO orders;
+)sql" + order_indexes,
 };
 
 } // namespace
@@ -99,6 +123,7 @@ Store::migrate()
 {
   const int current = version();
   const int target = static_cast<int>(std::size(migrations));
+  static_assert(std::size(migrations) == schema_version);
   if (current > target) {
     throw std::runtime_error("the store has schema version " + std::to_string(current) +
                              ", newer than this cvmd knows (" + std::to_string(target) + ")");
@@ -114,13 +139,61 @@ Store::migrate()
   transaction.commit();
 }
 
-Store::Writer::Writer(Store& store)
-  : m_store(store),
-    m_transaction(std::make_unique<SQLite::Transaction>(*store.m_db))
+namespace {
+
+// The row outlives the statement's step, so its texts are bound without a copy.
+void
+bind_order(SQLite::Statement& insert, const OrderRow& row)
 {
+  insert.bindNoCopy(1, row.order_id);
+  insert.bindNoCopy(2, row.customer_id);
+  insert.bind(3, static_cast<int64_t>(row.ordered_at));
+  insert.bind(4, static_cast<int64_t>(row.amount_cents));
+  insert.bindNoCopy(5, row.currency);
+  insert.bindNoCopy(6, row.category);
 }
 
-Store::Writer::~Writer() = default;
+} // namespace
+
+Store::Writer::Writer(Store& store, bool bulk_orders)
+  : m_store(store)
+{
+  auto& db = *store.m_db;
+  if (bulk_orders && store.order_count() == 0) {
+    // Foreign keys can only be switched outside a transaction; the writer itself creates
+    // every customer an order names (finish_bulk_orders), so the key still holds.
+    db.exec("PRAGMA foreign_keys = OFF");
+    // A first load into WAL writes every page twice (log, then checkpoint); the rollback
+    // journal keeps only the few pages that existed before. SQLite refuses the switch while
+    // another connection (a running daemon) has the store open, and the load stays in WAL.
+    try {
+      m_left_wal = db.execAndGet("PRAGMA journal_mode = DELETE").getString() == "delete";
+    } catch (const SQLite::Exception&) {
+      m_left_wal = false;
+    }
+    m_bulk = true;
+  }
+  m_transaction = std::make_unique<SQLite::Transaction>(db);
+  if (m_bulk) {
+    db.exec("DROP INDEX orders_by_id; DROP INDEX orders_by_customer;");
+  }
+}
+
+Store::Writer::~Writer()
+{
+  m_statements.clear();
+  m_transaction.reset(); // rolls back unless committed, indexes included
+  if (m_bulk) {
+    try {
+      if (m_left_wal) {
+        m_store.m_db->exec("PRAGMA journal_mode = WAL");
+      }
+      m_store.m_db->exec("PRAGMA foreign_keys = ON");
+    } catch (const std::exception&) {
+      // A destructor must not throw; the next Store::open switches them on again.
+    }
+  }
+}
 
 void
 Store::Writer::commit()
@@ -129,6 +202,7 @@ Store::Writer::commit()
 }
 
 // Prepared once per writer: an import runs the same few statements millions of times.
+// Every caller binds all parameters, so a reset is enough between uses.
 SQLite::Statement&
 Store::Writer::statement(const std::string& sql)
 {
@@ -137,16 +211,52 @@ Store::Writer::statement(const std::string& sql)
     it = m_statements.emplace(sql, std::make_unique<SQLite::Statement>(*m_store.m_db, sql)).first;
   } else {
     it->second->reset();
-    it->second->clearBindings();
   }
   return *it->second;
+}
+
+void
+Store::Writer::append_order(const OrderRow& row)
+{
+  auto& insert = statement("INSERT INTO orders (order_id, customer_id, ordered_at, amount_cents, currency, category) "
+                           "VALUES (?, ?, ?, ?, ?, ?)");
+  bind_order(insert, row);
+  insert.exec();
+  if (row.customer_id != m_last_bulk_customer) { // exports often group orders by customer
+    m_bulk_customers.insert(row.customer_id);
+    m_last_bulk_customer = row.customer_id;
+  }
+}
+
+bool
+Store::Writer::finish_bulk_orders(std::int64_t now)
+{
+  // In key order, the customers' B-tree is walked once instead of at random.
+  std::vector<std::string> ids(std::make_move_iterator(m_bulk_customers.begin()),
+                               std::make_move_iterator(m_bulk_customers.end()));
+  m_bulk_customers.clear();
+  std::sort(ids.begin(), ids.end());
+  for (const auto& id : ids) {
+    ensure_customer(id, now);
+  }
+  auto& db = *m_store.m_db;
+  db.exec("PRAGMA threads = " + std::to_string(std::max(1U, std::thread::hardware_concurrency())));
+  try {
+    db.exec(order_indexes);
+  } catch (const SQLite::Exception& e) {
+    if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE) {
+      return false; // an order_id twice in the file: the caller takes the row-by-row path
+    }
+    throw;
+  }
+  return true;
 }
 
 void
 Store::Writer::ensure_customer(const std::string& customer_id, std::int64_t now)
 {
   auto& insert = statement("INSERT OR IGNORE INTO customers (customer_id, created_at) VALUES (?, ?)");
-  insert.bind(1, customer_id);
+  insert.bindNoCopy(1, customer_id);
   insert.bind(2, static_cast<int64_t>(now));
   insert.exec();
 }
@@ -200,12 +310,7 @@ Store::Writer::insert_order(const OrderRow& row)
 {
   auto& insert = statement("INSERT OR IGNORE INTO orders (order_id, customer_id, ordered_at, amount_cents, "
                                "currency, category) VALUES (?, ?, ?, ?, ?, ?)");
-  insert.bind(1, row.order_id);
-  insert.bind(2, row.customer_id);
-  insert.bind(3, static_cast<int64_t>(row.ordered_at));
-  insert.bind(4, static_cast<int64_t>(row.amount_cents));
-  insert.bind(5, row.currency);
-  insert.bind(6, row.category);
+  bind_order(insert, row);
   if (insert.exec() == 1) {
     return InsertOutcome::inserted;
   }
@@ -259,19 +364,18 @@ Store::event_count() const
 }
 
 void
-Store::for_each_order(std::int64_t until, const std::function<void(const OrderRow&)>& visit) const
+Store::for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const
 {
-  SQLite::Statement query(*m_db, "SELECT order_id, customer_id, ordered_at, amount_cents, currency, category "
-                                 "FROM orders WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
+  // Answered from orders_by_customer alone (it covers these columns): one sequential scan.
+  SQLite::Statement query(*m_db, "SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY orders_by_customer "
+                                 "WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
   query.bind(1, static_cast<int64_t>(until));
-  OrderRow row;
+  Purchase row;
   while (query.executeStep()) {
-    row.order_id = query.getColumn(0).getString();
-    row.customer_id = query.getColumn(1).getString();
-    row.ordered_at = query.getColumn(2).getInt64();
-    row.amount_cents = query.getColumn(3).getInt64();
-    row.currency = query.getColumn(4).getString();
-    row.category = query.getColumn(5).getString();
+    const auto id = query.getColumn(0);
+    row.customer_id.assign(id.getText(), static_cast<std::size_t>(id.getBytes()));
+    row.ordered_at = query.getColumn(1).getInt64();
+    row.amount_cents = query.getColumn(2).getInt64();
     visit(row);
   }
 }
@@ -303,28 +407,32 @@ const char* const customer_columns = "customer_id, email, phone, first_name, las
 void
 Store::for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const
 {
-  SQLite::Statement profile(*m_db, "SELECT customer_id, name, value FROM customer_profile ORDER BY customer_id");
-  std::map<std::string, std::map<std::string, std::string>> profiles;
-  while (profile.executeStep()) {
-    profiles[profile.getColumn(0).getString()][profile.getColumn(1).getString()] = profile.getColumn(2).getString();
-  }
+  // Both in key order: the profile fields are merged in while streaming, never held whole.
+  SQLite::Statement profile(*m_db, "SELECT customer_id, name, value FROM customer_profile ORDER BY customer_id, name");
+  bool more_profile = profile.executeStep();
   SQLite::Statement query(*m_db, std::string("SELECT ") + customer_columns + " FROM customers ORDER BY customer_id");
   while (query.executeStep()) {
     auto c = read_customer(query);
-    if (auto it = profiles.find(c.customer_id); it != profiles.end()) {
-      c.profile = std::move(it->second);
+    while (more_profile && profile.getColumn(0).getString() < c.customer_id) {
+      more_profile = profile.executeStep(); // a field whose customer is gone (cannot happen with keys on)
+    }
+    while (more_profile && profile.getColumn(0).getString() == c.customer_id) {
+      c.profile.emplace(profile.getColumn(1).getString(), profile.getColumn(2).getString());
+      more_profile = profile.executeStep();
     }
     visit(c);
   }
 }
 
-std::unordered_map<std::string, std::int64_t>
-Store::first_order_times() const
+std::unordered_set<std::string>
+Store::customers_first_buying_after(std::int64_t at) const
 {
-  std::unordered_map<std::string, std::int64_t> out;
-  SQLite::Statement query(*m_db, "SELECT customer_id, min(ordered_at) FROM orders GROUP BY customer_id");
+  std::unordered_set<std::string> out;
+  SQLite::Statement query(*m_db, "SELECT customer_id FROM orders INDEXED BY orders_by_customer "
+                                 "GROUP BY customer_id HAVING min(ordered_at) > ?");
+  query.bind(1, static_cast<int64_t>(at));
   while (query.executeStep()) {
-    out.emplace(query.getColumn(0).getString(), query.getColumn(1).getInt64());
+    out.insert(query.getColumn(0).getString());
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ struct OrderRow
   std::string category;
 };
 
+// What the snapshot and the models read of an order.
+struct Purchase
+{
+  std::string customer_id;
+  std::int64_t ordered_at = 0;
+  std::int64_t amount_cents = 0;
+};
+
 struct EventRow
 {
   std::string customer_id;
@@ -64,7 +73,7 @@ enum class InsertOutcome { inserted, unchanged, conflict };
 class Store
 {
 public:
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -78,9 +87,17 @@ public:
   class Writer
   {
   public:
-    explicit Writer(Store& store);
+    // bulk_orders: when the orders table is empty, its indexes are dropped and built once
+    // at the end (finish_bulk_orders) and orders are appended with append_order; a first
+    // load of millions of orders then sorts once instead of inserting at random.
+    explicit Writer(Store& store, bool bulk_orders = false);
     ~Writer(); // rolls back unless committed
     void commit();
+    bool bulk() const { return m_bulk; }
+    void append_order(const OrderRow& row);
+    // Creates the customers the orders name and builds the indexes. False: an order_id
+    // appears twice; nothing is usable, the caller rolls back and imports row by row.
+    bool finish_bulk_orders(std::int64_t now);
 
     void upsert_customer(const CustomerRow& row, std::int64_t now);
     void ensure_customer(const std::string& customer_id, std::int64_t now);
@@ -96,6 +113,10 @@ public:
     Store& m_store;
     std::unique_ptr<SQLite::Transaction> m_transaction;
     std::map<std::string, std::unique_ptr<SQLite::Statement>> m_statements;
+    bool m_bulk = false;
+    bool m_left_wal = false; // bulk load in the rollback journal; WAL again afterwards
+    std::unordered_set<std::string> m_bulk_customers;
+    std::string m_last_bulk_customer;
   };
 
   std::int64_t customer_count() const;
@@ -103,11 +124,11 @@ public:
   std::int64_t event_count() const;
 
   // Orders up to `until` (inclusive), grouped by customer and in time order.
-  void for_each_order(std::int64_t until, const std::function<void(const OrderRow&)>& visit) const;
+  void for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const;
   void for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
-  // Each buyer's first order time.
-  std::unordered_map<std::string, std::int64_t> first_order_times() const;
+  // Customers whose first order is later than `at`: not customers yet at that moment.
+  std::unordered_set<std::string> customers_first_buying_after(std::int64_t at) const;
 
 private:
   Store(std::string path, std::unique_ptr<SQLite::Database> db);

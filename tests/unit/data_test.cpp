@@ -159,6 +159,80 @@ TEST_SUITE("import")
     CHECK(store->order_count() == 1);
   }
 
+  TEST_CASE("a first load builds the indexes once and leaves the store as a row-by-row load would")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers, w.file("c.csv", "customer_id,email\nc1,a@b.example\n"));
+    auto report = import(*store, ImportKind::orders,
+                         w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                                         "o1,c2,2026-01-05,10\no2,c1,2026-01-06,1\no3,c2,2026-01-07,2\n"));
+    CHECK(report.inserted == 3);
+    CHECK(store->customer_count() == 2); // c2 created by its orders
+    store.reset();
+    SQLite::Database db((w.dir / "cvmd.db").string());
+    CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                        "('orders_by_id', 'orders_by_customer')").getInt() == 2);
+    CHECK(db.execAndGet("SELECT count(*) FROM pragma_foreign_key_check('orders')").getInt() == 0);
+  }
+
+  TEST_CASE("the same order id twice in a first load: identical rows count once, different ones are refused with their line")
+  {
+    Workspace w;
+    auto store = w.store();
+    auto same = import(*store, ImportKind::orders,
+                       w.file("a.csv", "order_id,customer_id,ordered_at,amount\no1,c1,2026-01-05,10\no1,c1,2026-01-05,10\n"));
+    CHECK(same.written);
+    CHECK(same.inserted == 1);
+    CHECK(same.unchanged == 1);
+    CHECK(store->order_count() == 1);
+
+    Workspace w2;
+    auto fresh = w2.store();
+    auto different = import(*fresh, ImportKind::orders,
+                            w2.file("b.csv", "order_id,customer_id,ordered_at,amount\n"
+                                             "o1,c1,2026-01-05,10\no2,c2,2026-01-05,3\no1,c1,2026-01-05,11\n"));
+    CHECK_FALSE(different.written);
+    REQUIRE(different.problems.size() == 1);
+    CHECK(different.problems[0].find("b.csv:4: order_id 'o1' is already stored with other values") != std::string::npos);
+    CHECK(fresh->order_count() == 0);
+    CHECK(fresh->customer_count() == 0);
+  }
+
+  TEST_CASE("a version 1 store keeps its orders through the migration")
+  {
+    Workspace w;
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      db.exec("CREATE TABLE customers (customer_id TEXT PRIMARY KEY NOT NULL, email TEXT, phone TEXT, "
+              "first_name TEXT, last_name TEXT, timezone TEXT, country TEXT, email_consent INTEGER NOT NULL DEFAULT 0, "
+              "email_consent_at INTEGER, sms_consent INTEGER NOT NULL DEFAULT 0, sms_consent_at INTEGER, "
+              "acquisition_channel TEXT, created_at INTEGER NOT NULL);"
+              "CREATE TABLE customer_profile (customer_id TEXT NOT NULL REFERENCES customers(customer_id) ON DELETE CASCADE, "
+              "name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (customer_id, name)) WITHOUT ROWID;"
+              "CREATE TABLE orders (order_id TEXT PRIMARY KEY NOT NULL, customer_id TEXT NOT NULL REFERENCES customers(customer_id), "
+              "ordered_at INTEGER NOT NULL, amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0), "
+              "currency TEXT NOT NULL DEFAULT '', category TEXT NOT NULL DEFAULT '');"
+              "CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at);"
+              "CREATE TABLE events (event_id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(customer_id), "
+              "type TEXT NOT NULL, at INTEGER NOT NULL, properties TEXT NOT NULL DEFAULT '', UNIQUE (customer_id, type, at, properties));"
+              "INSERT INTO customers (customer_id, created_at) VALUES ('c1', 0);"
+              "INSERT INTO orders VALUES ('o1', 'c1', 1767225600, 1999, 'EUR', 'books');"
+              "PRAGMA user_version = 1;");
+    }
+    auto store = w.store();
+    CHECK(store->version() == Store::schema_version);
+    CHECK(store->order_count() == 1);
+    auto again = import(*store, ImportKind::orders,
+                        w.file("o.csv", "order_id,customer_id,ordered_at,amount,currency,category\n"
+                                        "o1,c1,2026-01-01,19.99,EUR,books\n"));
+    CHECK(again.unchanged == 1); // the unique key on order_id survived the move
+    std::int64_t cents = 0;
+    store->for_each_order(now, [&](const Purchase& p) { cents += p.amount_cents; });
+    CHECK(cents == 1999);
+  }
+
   TEST_CASE("unreadable files fail whole: empty, cut inside a quote, wrong field count, missing column")
   {
     Workspace w;
