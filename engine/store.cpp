@@ -264,44 +264,59 @@ Store::Writer::ensure_customer(const std::string& customer_id, std::int64_t now)
 void
 Store::Writer::upsert_customer(const CustomerRow& row, std::int64_t now)
 {
-  ensure_customer(row.customer_id, now);
+  // One statement per customer. The set of columns is the file's, so the statement text is
+  // the same for every row of a file and is prepared once. ?1 is the id, ?2 the time.
+  std::string columns = "customer_id, created_at";
+  std::string values = "?1, ?2";
+  std::string updates;
+  int parameter = 2;
+  const auto& known = customer_fields();
   for (const auto& [name, value] : row.fields) {
-    // Column names come from the fixed list above, never from input.
-    const auto& known = customer_fields();
+    // Column names come from the fixed list, never from input.
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       throw std::logic_error("not a customer column: " + name);
     }
-    auto& update = statement("UPDATE customers SET " + name + " = ? WHERE customer_id = ?");
-    if (value.empty()) {
-      update.bind(1);
-    } else {
-      update.bind(1, value);
-    }
-    update.bind(2, row.customer_id);
-    update.exec();
+    columns += ", " + name;
+    values += ", ?" + std::to_string(++parameter);
+    updates += (updates.empty() ? "" : ", ") + name + " = excluded." + name;
   }
-  const auto consent = [&](const char* channel, const std::optional<bool>& given) {
+  std::vector<std::pair<int, bool>> consents;
+  for (const auto& [channel, given] : {std::pair{"email", row.email_consent}, std::pair{"sms", row.sms_consent}}) {
     if (!given) {
-      return;
+      continue;
     }
+    const std::string c = std::string(channel) + "_consent";
+    const auto p = "?" + std::to_string(++parameter);
+    consents.emplace_back(parameter, *given);
+    columns += ", " + c + ", " + c + "_at";
+    values += ", " + p + ", CASE WHEN " + p + " THEN ?2 END";
     // The time is when the consent last changed, so an unchanged re-import keeps it.
-    auto& update = statement(std::string("UPDATE customers SET ") + channel + "_consent = ?, " + channel +
-                                   "_consent_at = ? WHERE customer_id = ? AND " + channel + "_consent != ?");
-    update.bind(1, *given ? 1 : 0);
-    update.bind(2, static_cast<int64_t>(now));
-    update.bind(3, row.customer_id);
-    update.bind(4, *given ? 1 : 0);
-    update.exec();
-  };
-  consent("email", row.email_consent);
-  consent("sms", row.sms_consent);
+    updates += (updates.empty() ? "" : ", ") + c + "_at = CASE WHEN " + c + " != excluded." + c + " THEN ?2 ELSE " + c +
+               "_at END, " + c + " = excluded." + c;
+  }
+  auto& upsert = statement("INSERT INTO customers (" + columns + ") VALUES (" + values + ") ON CONFLICT (customer_id) DO " +
+                           (updates.empty() ? "NOTHING" : "UPDATE SET " + updates));
+  upsert.bindNoCopy(1, row.customer_id);
+  upsert.bind(2, static_cast<int64_t>(now));
+  parameter = 2;
+  for (const auto& [name, value] : row.fields) {
+    if (value.empty()) {
+      upsert.bind(++parameter);
+    } else {
+      upsert.bindNoCopy(++parameter, value);
+    }
+  }
+  for (const auto& [index, given] : consents) {
+    upsert.bind(index, given ? 1 : 0);
+  }
+  upsert.exec();
   for (const auto& [name, value] : row.profile) {
-    auto& upsert = statement("INSERT INTO customer_profile (customer_id, name, value) VALUES (?, ?, ?) "
-                                 "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value");
-    upsert.bind(1, row.customer_id);
-    upsert.bind(2, name);
-    upsert.bind(3, value);
-    upsert.exec();
+    auto& profile = statement("INSERT INTO customer_profile (customer_id, name, value) VALUES (?, ?, ?) "
+                              "ON CONFLICT (customer_id, name) DO UPDATE SET value = excluded.value");
+    profile.bindNoCopy(1, row.customer_id);
+    profile.bindNoCopy(2, name);
+    profile.bindNoCopy(3, value);
+    profile.exec();
   }
 }
 

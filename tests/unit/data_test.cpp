@@ -272,6 +272,23 @@ TEST_SUITE("import")
     CHECK(c1->fields.at("first_name") == "Anna");
     CHECK(c1->fields.at("email") == "ann@example.com"); // absent columns keep their values
     CHECK_FALSE(c1->email_consent);
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string());
+      CHECK(db.execAndGet("SELECT email_consent_at FROM customers WHERE customer_id = 'c1'").getInt64() == now);
+      CHECK(db.execAndGet("SELECT sms_consent_at IS NULL FROM customers WHERE customer_id = 'c1'").getInt() == 1);
+    }
+    ImportOptions later;
+    later.now = now + 3600;
+    REQUIRE(import_file(*store, ImportKind::customers, w.file("c2b.csv", "customer_id,email_consent\nc1,no\n"), later));
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string());
+      CHECK(db.execAndGet("SELECT email_consent_at FROM customers WHERE customer_id = 'c1'").getInt64() == now);
+    }
+    REQUIRE(import_file(*store, ImportKind::customers, w.file("c2c.csv", "customer_id,email_consent\nc1,1\n"), later));
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string());
+      CHECK(db.execAndGet("SELECT email_consent_at FROM customers WHERE customer_id = 'c1'").getInt64() == now + 3600);
+    }
 
     auto twice = import(*store, ImportKind::customers, w.file("c3.csv", "customer_id,email\nc2,x@y.z\nc2,q@y.z\n"));
     CHECK_FALSE(twice.written);
