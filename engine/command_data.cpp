@@ -12,12 +12,36 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
 
 namespace cvmd {
+
+// Exit code 2 and a message for a configuration or store problem.
+std::optional<Opened>
+open_store(const GlobalOptions& global, bool must_exist)
+{
+  auto config = load_config(global.config_path);
+  if (!config) {
+    std::cerr << config.error() << "\n";
+    return std::nullopt;
+  }
+  const auto path = global.store_path.empty() ? config->store : global.store_path;
+  std::error_code ec;
+  if (must_exist && !std::filesystem::exists(path, ec)) {
+    std::cerr << "cvmd: " << path << ": no store here (import customers and orders first, or pass --store)\n";
+    return std::nullopt;
+  }
+  auto store = Store::open(path);
+  if (!store) {
+    std::cerr << "cvmd: " << store.error() << "\n";
+    return std::nullopt;
+  }
+  return Opened{*config, std::move(*store)};
+}
 
 namespace {
 
@@ -27,29 +51,6 @@ now_seconds()
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-struct Opened
-{
-  Config config;
-  std::unique_ptr<Store> store;
-};
-
-// Exit code 2 and a message for a configuration or store problem.
-std::optional<Opened>
-open_store(const GlobalOptions& global)
-{
-  auto config = load_config(global.config_path);
-  if (!config) {
-    std::cerr << config.error() << "\n";
-    return std::nullopt;
-  }
-  const auto path = global.store_path.empty() ? config->store : global.store_path;
-  auto store = Store::open(path);
-  if (!store) {
-    std::cerr << "cvmd: " << store.error() << "\n";
-    return std::nullopt;
-  }
-  return Opened{*config, std::move(*store)};
-}
 
 // `--at DATE` (default: now) as the end of that day, so that its orders count.
 std::optional<std::int64_t>

@@ -1,8 +1,13 @@
 #pragma once
 // The data commands: import, segments, customer.
 
+#include "engine/config.hpp"
+#include "engine/store.hpp"
+
 #include <CLI/CLI.hpp>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace cvmd {
@@ -12,6 +17,16 @@ struct GlobalOptions
   std::string config_path;
   std::string store_path; // --store, else the config's store:
 };
+
+struct Opened
+{
+  Config config;
+  std::unique_ptr<Store> store;
+};
+
+// The configuration and the store; nothing (said on stderr) when either is wrong.
+// must_exist: refuse to create a new store file (read-only commands).
+std::optional<Opened> open_store(const GlobalOptions& global, bool must_exist = false);
 
 void add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 

@@ -127,6 +127,55 @@ read_spend(const std::string& file, const YAML::Node& node, std::vector<Acquisit
   return {};
 }
 
+// `policies: {frequency_cap: {max: 3, per: 7 days}, quiet_hours: "21:00-09:00"}`
+std::string
+read_policies(const std::string& file, const YAML::Node& node, PolicyConfig& out)
+{
+  if (!node.IsMap()) {
+    return where(file, node.Mark()) + ": error: 'policies' must be a mapping (frequency_cap, quiet_hours)";
+  }
+  for (const auto& entry : node) {
+    const auto name = entry.first.Scalar();
+    const auto& value = entry.second;
+    if (name == "quiet_hours") {
+      auto quiet = parse_quiet_hours(value.IsScalar() ? value.Scalar() : std::string());
+      if (!quiet) {
+        return where(file, value.Mark()) + ": error: policies.quiet_hours: " + quiet.error();
+      }
+      out.quiet_hours = *quiet;
+    } else if (name == "frequency_cap") {
+      if (!value.IsMap() || !value["max"] || !value["per"]) {
+        return where(file, value.Mark()) + ": error: policies.frequency_cap must be {max: N, per: DURATION}, e.g. {max: 3, per: 7 days}";
+      }
+      for (const auto& field : value) {
+        const auto key = field.first.Scalar();
+        if (key == "max") {
+          int max = 0;
+          try {
+            max = field.second.as<int>();
+          } catch (const YAML::Exception&) {
+          }
+          if (max <= 0) {
+            return where(file, field.second.Mark()) + ": error: policies.frequency_cap.max must be a whole number above 0";
+          }
+          out.cap_max = max;
+        } else if (key == "per") {
+          auto per = parse_duration(field.second.IsScalar() ? field.second.Scalar() : std::string());
+          if (!per) {
+            return where(file, field.second.Mark()) + ": error: policies.frequency_cap.per: " + per.error();
+          }
+          out.cap_per_seconds = *per;
+        } else {
+          return where(file, field.first.Mark()) + ": error: unknown key 'policies.frequency_cap." + key + "' (max, per)";
+        }
+      }
+    } else {
+      return where(file, entry.first.Mark()) + ": error: unknown key 'policies." + name + "' (frequency_cap, quiet_hours)";
+    }
+  }
+  return {};
+}
+
 } // namespace
 
 Result<Config>
@@ -184,6 +233,14 @@ load_config(const std::string& path)
       config.templates_set = true;
     } else if (key == "timezone") {
       config.timezone = entry.second.Scalar();
+      if (!known_time_zone(config.timezone)) {
+        return Result<Config>::failure(where(file, entry.second.Mark()) + ": error: unknown time zone '" +
+                                       config.timezone + "' (an IANA name like Europe/Berlin, or UTC)");
+      }
+    } else if (key == "policies") {
+      if (auto error = read_policies(file, entry.second, config.policies); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
     } else if (key == "acquisition_spend") {
       if (auto error = read_spend(file, entry.second, config.acquisition_spend); !error.empty()) {
         return Result<Config>::failure(error);

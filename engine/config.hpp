@@ -3,6 +3,7 @@
 // or value is an error with its place in the file, never a silent default.
 
 #include "engine/customer_state.hpp"
+#include "engine/policies.hpp"
 #include "engine/result.hpp"
 
 #include <string>
@@ -28,6 +29,7 @@ struct Config
   std::string timezone = "UTC";
   MetricsConfig metrics; // lifecycle:, vip:, clv:
   std::vector<AcquisitionSpend> acquisition_spend;
+  PolicyConfig policies; // policies: {frequency_cap: {max, per}, quiet_hours}
 };
 
 // `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a

@@ -149,6 +149,44 @@ CustomerState::add_customer(const std::string& customer_id)
   return i;
 }
 
+std::size_t
+CustomerState::ensure_customer(const std::string& customer_id)
+{
+  const auto it = m_index.find(customer_id);
+  return it == m_index.end() ? add_customer(customer_id) : it->second;
+}
+
+bool
+CustomerState::has_orders(std::size_t i) const
+{
+  return m_numbers[id_orders][i] > 0;
+}
+
+double
+CustomerState::days_since_last_order_at(std::size_t i, std::int64_t t) const
+{
+  return has_orders(i) ? std::max(0.0, std::floor(static_cast<double>(t - m_last_order_at[i]) / day)) : std::nan("");
+}
+
+double
+CustomerState::days_since_first_order_at(std::size_t i, std::int64_t t) const
+{
+  return has_orders(i) ? std::max(0.0, std::floor(static_cast<double>(t - m_first_order_at[i]) / day)) : std::nan("");
+}
+
+std::string_view
+CustomerState::lifecycle_at(std::size_t i, std::int64_t t) const
+{
+  if (!has_orders(i)) {
+    return "prospect";
+  }
+  const double since_last = days_since_last_order_at(i, t);
+  return since_last > m_config.inactive_after_days ? "inactive"
+         : since_last > m_config.lapsing_after_days ? "lapsing"
+         : days_since_first_order_at(i, t) <= m_config.new_days ? "new"
+                                                                : "active";
+}
+
 void
 CustomerState::derive(std::size_t i)
 {
@@ -166,10 +204,7 @@ CustomerState::derive(std::size_t i)
   m_numbers[id_days_since_first_order][i] = since_first;
   m_numbers[id_avg_days_between_orders][i] =
     orders >= 2 ? static_cast<double>(m_last_order_at[i] - m_first_order_at[i]) / day / (orders - 1) : std::nan("");
-  m_texts[id_lifecycle][i] = since_last > m_config.inactive_after_days ? "inactive"
-                          : since_last > m_config.lapsing_after_days ? "lapsing"
-                          : since_first <= m_config.new_days         ? "new"
-                                                                     : "active";
+  m_texts[id_lifecycle][i] = lifecycle_at(i, m_at);
 }
 
 void

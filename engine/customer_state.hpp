@@ -51,6 +51,17 @@ public:
   void add_order(const OrderRow& order);
   // Recomputes r/f/m scores, rfm, rfm_segment, vip and value_tier from the current columns.
   void refresh_rankings();
+  // The customer's index, adding a prospect when the id is new (an event for an unknown
+  // customer is kept, not lost).
+  std::size_t ensure_customer(const std::string& customer_id);
+
+  // The time-dependent attributes at another moment than the snapshot's (the orchestrator
+  // evaluates each customer at their own due times): NaN / "prospect" without orders.
+  double days_since_last_order_at(std::size_t i, std::int64_t t) const;
+  double days_since_first_order_at(std::size_t i, std::int64_t t) const;
+  std::string_view lifecycle_at(std::size_t i, std::int64_t t) const;
+  bool has_orders(std::size_t i) const;
+  const MetricsConfig& config() const { return m_config; }
 
 private:
   std::size_t add_customer(const std::string& customer_id);

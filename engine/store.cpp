@@ -439,6 +439,21 @@ Store::for_each_customer(const std::function<void(const StoredCustomer&)>& visit
   }
 }
 
+void
+Store::for_each_event(std::int64_t until, const std::function<void(const EventRow&)>& visit) const
+{
+  SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at <= ? ORDER BY at, event_id");
+  query.bind(1, static_cast<int64_t>(until));
+  EventRow row;
+  while (query.executeStep()) {
+    row.customer_id = query.getColumn(0).getString();
+    row.type = query.getColumn(1).getString();
+    row.at = query.getColumn(2).getInt64();
+    row.properties = query.getColumn(3).getString();
+    visit(row);
+  }
+}
+
 std::unordered_set<std::string>
 Store::customers_first_buying_after(std::int64_t at) const
 {

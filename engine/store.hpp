@@ -126,6 +126,8 @@ public:
   // Orders up to `until` (inclusive), grouped by customer and in time order.
   void for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const;
   void for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const;
+  // Events up to `until` (inclusive), in time order.
+  void for_each_event(std::int64_t until, const std::function<void(const EventRow&)>& visit) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
   // Customers whose first order is later than `at`: not customers yet at that moment.
   std::unordered_set<std::string> customers_first_buying_after(std::int64_t at) const;

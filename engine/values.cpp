@@ -1,5 +1,8 @@
 #include "engine/values.hpp"
 
+// date.h's parser, built with ONLY_C_LOCALE (which date-tz requires for the whole engine),
+// makes GCC 12 see a maybe-uninitialized value inside the library's own code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <date/date.h>
 
 #include <cctype>

@@ -1,0 +1,216 @@
+#include "engine/command_simulate.hpp"
+
+#include "dsl/dsl.hpp"
+#include "engine/command_data.hpp"
+#include "engine/orchestrator.hpp"
+#include "engine/records.hpp"
+#include "engine/values.hpp"
+
+#include <boost/json.hpp>
+
+#include <iostream>
+#include <memory>
+
+namespace cvmd {
+
+namespace {
+
+struct SimulateOptions
+{
+  std::string from;
+  int days = 0;
+  std::string events_file;
+  std::string format = "jsonl";
+  std::string scenarios; // default: the config's
+};
+
+// The future events of a simulation: each row checked, all or nothing.
+std::optional<std::vector<CustomerEvent>>
+read_future_events(const std::string& path, std::int64_t from)
+{
+  std::vector<CustomerEvent> out;
+  std::vector<std::string> problems;
+  RecordSource source;
+  source.path = path;
+  source.on_problem = [&](std::size_t line, const std::string& problem) {
+    problems.push_back(path + ":" + std::to_string(line) + ": " + problem);
+  };
+  source.on_record = [&](const Record& r) {
+    const auto bad = [&](const std::string& reason) { problems.push_back(path + ":" + std::to_string(r.line) + ": " + reason); };
+    CustomerEvent e;
+    for (const char* required : {"customer_id", "type", "at"}) {
+      if (!r.find(required) || r.find(required)->empty()) {
+        return bad(std::string("missing ") + required);
+      }
+    }
+    e.customer_id = *r.find("customer_id");
+    e.type = *r.find("type");
+    auto at = parse_time(*r.find("at"));
+    if (!at) {
+      return bad("at: " + at.error());
+    }
+    if (*at < from) {
+      return bad("at " + format_time(*at) + " is before --from: the simulation only replays the future");
+    }
+    e.at = *at;
+    for (const char* name : {"template", "channel"}) {
+      if (const auto* value = r.find(name); value && !value->empty()) {
+        e.name = *value;
+      }
+    }
+    if (e.type == "order") {
+      const auto* amount = r.find("amount");
+      if (!amount) {
+        return bad("an order needs an amount");
+      }
+      auto cents = parse_amount(*amount);
+      if (!cents) {
+        return bad(cents.error());
+      }
+      e.amount_cents = *cents;
+      const auto* order_id = r.find("order_id");
+      e.order_id = order_id && !order_id->empty() ? *order_id : "simulated-" + std::to_string(r.line);
+    }
+    out.push_back(std::move(e));
+  };
+  auto read = read_records(source);
+  if (!read) {
+    std::cerr << read.error() << "\n";
+    return std::nullopt;
+  }
+  for (const auto& p : problems) {
+    std::cerr << p << "\n";
+  }
+  if (!problems.empty()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+bool
+uses_predictions(const dsl::Program& program)
+{
+  const auto uses = [&](const dsl::Condition& c) {
+    for (const auto& n : c.nodes) {
+      const auto& name = dsl::attributes()[std::min<std::size_t>(n.attr, dsl::attributes().size() - 1)].name;
+      if (n.attr < dsl::attributes().size() && (name == "clv" || name == "p_alive" || name == "expected_orders")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& c : program.segments) {
+    if (uses(c)) {
+      return true;
+    }
+  }
+  for (const auto& s : program.scenarios) {
+    bool any = uses(s.when) || uses(s.where) || uses(s.exit);
+    for (const auto& step : s.steps) {
+      any = any || uses(step.condition);
+    }
+    if (any) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int
+run_simulate(const GlobalOptions& global, const SimulateOptions& options)
+{
+  auto opened = open_store(global, true);
+  if (!opened) {
+    return 2;
+  }
+  auto from = parse_time(options.from);
+  if (!from) {
+    std::cerr << "cvmd simulate: --from: " << from.error() << "\n";
+    return 2;
+  }
+  if (options.days <= 0 || options.days > 3660) {
+    std::cerr << "cvmd simulate: --days must be between 1 and 3660\n";
+    return 2;
+  }
+  const auto& config = opened->config;
+  const auto scenarios = options.scenarios.empty() ? config.scenarios : options.scenarios;
+  const auto loaded = dsl::load({scenarios}, config.templates_set ? config.templates : std::string());
+  if (loaded.usage_error) {
+    std::cerr << "cvmd simulate: " << *loaded.usage_error << "\n";
+    return 2;
+  }
+  if (!loaded.program) { // refused whole: never a half-applied scenario set
+    for (const auto& d : loaded.diagnostics.all()) {
+      std::cerr << dsl::format_text(d);
+    }
+    std::cerr << "cvmd simulate: the scenarios have errors; nothing was simulated\n";
+    return 1;
+  }
+  const auto& program = *loaded.program;
+
+  std::vector<CustomerEvent> future;
+  if (!options.events_file.empty()) {
+    auto events = read_future_events(options.events_file, *from);
+    if (!events) {
+      return 1;
+    }
+    future = std::move(*events);
+  }
+
+  auto metrics = config.metrics;
+  metrics.predict_clv = uses_predictions(program);
+  auto state = CustomerState::build(*opened->store, *from, metrics);
+
+  OrchestratorSettings settings;
+  settings.policies = config.policies;
+  settings.default_timezone = config.timezone;
+  const bool table = options.format == "table";
+  if (table) {
+    std::cout << table_header() << "\n";
+  }
+  Orchestrator orchestrator(program, state, settings, [&](const Decision& d) {
+    std::cout << (table ? to_table_line(d) : to_json_line(d)) << "\n";
+  });
+  opened->store->for_each_event(*from - 1, [&](const EventRow& row) {
+    CustomerEvent e{row.customer_id, row.type, row.at, {}, 0, {}};
+    if (!row.properties.empty()) {
+      boost::system::error_code ec;
+      const auto properties = boost::json::parse(row.properties, ec);
+      if (!ec && properties.is_object()) {
+        for (const char* key : {"template", "channel"}) {
+          if (const auto* value = properties.as_object().if_contains(key); value && value->is_string()) {
+            e.name = std::string(value->as_string());
+          }
+        }
+      }
+    }
+    orchestrator.add_history(e);
+  });
+  for (const auto& e : future) {
+    orchestrator.schedule(e);
+  }
+  VirtualClock clock(*from);
+  orchestrator.run(clock, *from + static_cast<std::int64_t>(options.days) * 86400);
+  std::cout.flush();
+  return std::cout ? 0 : 2;
+}
+
+} // namespace
+
+void
+add_simulate_command(CLI::App& app, const GlobalOptions& global, int& exit_code)
+{
+  auto options = std::make_shared<SimulateOptions>();
+  auto* simulate = app.add_subcommand(
+    "simulate", "Replay time over the store's customers with the scenarios: who would get what and when; sends nothing, changes nothing");
+  simulate->add_option("--from", options->from, "Start (a date is its midnight UTC, or a date-time)")->required();
+  simulate->add_option("--days", options->days, "How many days to replay")->required();
+  simulate->add_option("--events", options->events_file,
+                       "Future orders and events (CSV or JSON Lines: customer_id,type,at[,amount,order_id,template,channel])");
+  simulate->add_option("--format", options->format, "Output: one JSON object per line, or a table")
+    ->check(CLI::IsMember({"jsonl", "table"}));
+  simulate->add_option("--scenarios", options->scenarios, "Scenario file or folder (default: the config's scenarios:)");
+  simulate->callback([options, &global, &exit_code] { exit_code = run_simulate(global, *options); });
+}
+
+} // namespace cvmd
