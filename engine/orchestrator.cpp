@@ -20,7 +20,7 @@ constexpr std::int64_t day = 86400;
 // a frequency cap leaves room for only one message.
 struct Item
 {
-  enum class Kind : std::uint8_t { event, check, step };
+  enum class Kind : std::uint8_t { event, launch, check, step };
   std::int64_t at = 0;
   Kind kind = Kind::event;
   int priority = 0;
@@ -185,6 +185,12 @@ public:
     for (std::size_t i = 0; i < m_state.size(); ++i) {
       check(i, start);
     }
+    for (const auto s : m_state_scenarios) {
+      const auto& from = m_program.scenarios[s].active_from;
+      if (const auto opens = from ? parse_time(*from) : Result<std::int64_t>::failure(""); opens && *opens > start) {
+        push({*opens, Item::Kind::launch, 0, 0, 0, 0});
+      }
+    }
     while (!m_agenda.empty() && m_agenda.top().at < until) {
       const auto item = m_agenda.top();
       m_agenda.pop();
@@ -192,6 +198,12 @@ public:
       switch (item.kind) {
       case Item::Kind::event:
         on_event(m_events[item.a]);
+        break;
+      case Item::Kind::launch: // an active window opens: every customer is checked
+        for (std::size_t i = 0; i < m_state.size(); ++i) {
+          ++m_check_generation[i];
+          check(i, item.at);
+        }
         break;
       case Item::Kind::check:
         if (item.b == m_check_generation[item.a]) {
@@ -277,8 +289,12 @@ private:
     m_check_generation.resize(std::max(m_check_generation.size(), m_state.size()), 0);
     for (std::size_t k = 0; k < m_state_scenarios.size(); ++k) {
       const auto s = m_state_scenarios[k];
-      const bool now_true = holds(m_program.scenarios[s].when, i, t, nullptr);
       auto& was = m_was_true[i * m_state_scenarios.size() + k];
+      if (!in_active_window(m_program.scenarios[s], t)) {
+        was = 0; // when the window opens, everyone who matches then enters, as at a launch
+        continue;
+      }
+      const bool now_true = holds(m_program.scenarios[s].when, i, t, nullptr);
       if (now_true && !was) {
         try_enter(s, i, t, "when " + dsl::describe(m_program.scenarios[s].when, m_program) + " became true");
       }
@@ -346,24 +362,22 @@ private:
     push({from + scenario.steps[step].delay_seconds, Item::Kind::step, scenario.priority, 0, enrollment, step});
   }
 
-  bool consented(std::size_t i, const std::string& channel)
+  // Empty when the customer may get a message on this channel, else why not.
+  std::string no_consent(std::size_t i, const std::string& channel)
   {
     static const auto email_consent = static_cast<dsl::AttrId>(*dsl::find_attribute("email_consent"));
     static const auto sms_consent = static_cast<dsl::AttrId>(*dsl::find_attribute("sms_consent"));
     if (const auto found = m_runtime.find(i); found != m_runtime.end()) {
       for (const auto& ev : found->second.events) {
-        if (ev.type == "unsubscribed" && (ev.name.empty() || ev.name == channel)) {
-          return false;
+        if (ev.type == "unsubscribed" && ev.at <= m_clock->now() && (ev.name.empty() || ev.name == channel)) {
+          return "unsubscribed" + (ev.name.empty() ? std::string() : " from " + ev.name) + " on " + format_time(ev.at);
         }
       }
     }
-    if (channel == "email") {
-      return m_state.flag(email_consent, i);
+    if ((channel == "email" && !m_state.flag(email_consent, i)) || (channel == "sms" && !m_state.flag(sms_consent, i))) {
+      return "no " + channel + " consent";
     }
-    if (channel == "sms") {
-      return m_state.flag(sms_consent, i);
-    }
-    return true; // webhooks reach the shop, not the customer
+    return {}; // webhooks reach the shop, not the customer
   }
 
   void run_step(Enrollment& e, std::size_t step_index)
@@ -420,9 +434,9 @@ private:
       emit(d);
       return next();
     }
-    if (!consented(e.customer, d.channel)) {
+    if (const auto why = no_consent(e.customer, d.channel); !why.empty()) {
       d.action = Action::suppress;
-      d.reason = (assignment.empty() ? "" : assignment + "; ") + "no " + d.channel + " consent";
+      d.reason = (assignment.empty() ? "" : assignment + "; ") + why;
       emit(d);
       return next();
     }
