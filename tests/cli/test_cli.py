@@ -142,6 +142,72 @@ class DataCommands(unittest.TestCase):
         self.assertEqual(run("--store", self.store, "import", "refunds", str(self.dir / "orders.csv")).returncode, 2)
 
 
+class SimulateCommand(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = pathlib.Path(self.tmp.name)
+        (self.dir / "scenarios" / "templates").mkdir(parents=True)
+        (self.dir / "scenarios" / "templates" / "hello.yaml").write_text("channel: email\nsubject: Hi\ntext: Hello\n")
+        (self.dir / "scenarios" / "a.cvm").write_text("scenario a {\n  when lapsing\n  send hello\n}\n")
+        (self.dir / "cvmd.yaml").write_text("store: shop.db\nscenarios: scenarios\n")
+        (self.dir / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\na,c1,2026-01-01,10\n")
+        self.config = str(self.dir / "cvmd.yaml")
+        r = run("--config", self.config, "import", "orders", str(self.dir / "orders.csv"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def simulate(self, *extra):
+        return run("--config", self.config, "simulate", "--from", "2026-02-01", "--days", "60", *extra)
+
+    def test_timeline_is_deterministic_and_leaves_the_store_alone(self):
+        store = self.dir / "shop.db"
+        before = store.read_bytes()
+        first, second = self.simulate(), self.simulate()
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout, second.stdout)
+        actions = [json.loads(line)["action"] for line in first.stdout.splitlines()]
+        self.assertEqual(actions, ["enter", "suppress", "exit"])  # no email consent
+        self.assertEqual(store.read_bytes(), before)
+        table = self.simulate("--format", "table")
+        self.assertTrue(table.stdout.startswith("at "), table.stdout)
+
+    def test_a_scenario_with_errors_is_refused_whole(self):
+        (self.dir / "scenarios" / "b.cvm").write_text("scenario b {\n  when lapsing\n  send nope\n}\n")
+        r = self.simulate()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("b.cvm:3:8: error: unknown template 'nope'", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_bad_future_events_name_their_line_and_nothing_runs(self):
+        events = self.dir / "future.csv"
+        events.write_text("customer_id,type,at,amount\nc1,order,2026-02-10,abc\nc1,visit,2026-01-01,\n,x,2026-02-02,\n")
+        r = self.simulate("--events", str(events))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"{events}:2: amount 'abc' is not a number", r.stderr)
+        self.assertIn(f"{events}:3: at 2026-01-01T00:00:00Z is before --from", r.stderr)
+        self.assertIn(f"{events}:4: missing customer_id", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_missing_store_and_bad_arguments_exit_2(self):
+        r = run("--store", str(self.dir / "none.db"), "--config", self.config, "simulate", "--from", "2026-02-01", "--days", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no store here", r.stderr)
+        self.assertFalse((self.dir / "none.db").exists())
+        self.assertEqual(self.simulate("--days", "0").returncode, 2)
+        self.assertEqual(run("--config", self.config, "simulate", "--from", "2026-13-01", "--days", "1").returncode, 2)
+
+    def test_a_wrong_policy_in_the_config_says_where(self):
+        (self.dir / "cvmd.yaml").write_text("store: shop.db\npolicies:\n  quiet_hours: \"21-09\"\n")
+        r = self.simulate()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cvmd.yaml:3:16: error: policies.quiet_hours", r.stderr)
+        (self.dir / "cvmd.yaml").write_text("timezone: Mars/Olympus\n")
+        r = self.simulate()
+        self.assertIn("cvmd.yaml:1:11: error: unknown time zone 'Mars/Olympus'", r.stderr)
+
+
 if __name__ == "__main__":
     CVMD = os.path.abspath(sys.argv.pop(1))
     unittest.main()
