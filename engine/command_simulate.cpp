@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <iostream>
+#include <limits>
 #include <memory>
 
 namespace cvmd {
@@ -171,7 +172,7 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
   Orchestrator orchestrator(program, state, settings, [&](const Decision& d) {
     std::cout << (table ? to_table_line(d) : to_json_line(d)) << "\n";
   });
-  opened->store->for_each_event(*from - 1, [&](const EventRow& row) {
+  opened->store->for_each_event(std::numeric_limits<std::int64_t>::min(), *from - 1, [&](const EventRow& row) {
     CustomerEvent e{row.customer_id, row.type, row.at, {}, 0, {}};
     if (!row.properties.empty()) {
       boost::system::error_code ec;

@@ -149,6 +149,17 @@ CustomerState::add_customer(const std::string& customer_id)
   return i;
 }
 
+std::vector<std::string>
+CustomerState::profile_names() const
+{
+  std::vector<std::string> out;
+  for (const auto& [name, column] : m_profile) {
+    out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::size_t
 CustomerState::ensure_customer(const std::string& customer_id)
 {

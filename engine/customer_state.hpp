@@ -41,6 +41,7 @@ public:
   bool flag(dsl::AttrId attr, std::size_t i) const;
   // Profile fields by name (the program maps its profile AttrIds to these).
   std::string_view profile(const std::string& name, std::size_t i) const;
+  std::vector<std::string> profile_names() const;
 
   std::int64_t first_order_at(std::size_t i) const { return m_first_order_at[i]; }
   std::int64_t last_order_at(std::size_t i) const { return m_last_order_at[i]; }

@@ -1,6 +1,7 @@
 // cvmd: the command line. Each subcommand lives in its own command_*.cpp.
 #include "engine/command_check.hpp"
 #include "engine/command_data.hpp"
+#include "engine/command_run.hpp"
 #include "engine/command_simulate.hpp"
 
 #include <CLI/CLI.hpp>
@@ -22,6 +23,7 @@ main(int argc, char** argv)
   cvmd::add_demo_command(app, global.config_path, exit_code);
   cvmd::add_data_commands(app, global, exit_code);
   cvmd::add_simulate_command(app, global, exit_code);
+  cvmd::add_run_command(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

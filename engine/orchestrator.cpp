@@ -2,11 +2,13 @@
 
 #include "engine/experiments.hpp"
 #include "engine/moment_facts.hpp"
+#include "engine/time_triggers.hpp"
 #include "engine/values.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 namespace cvmd {
@@ -46,107 +48,17 @@ struct Item
 struct Enrollment
 {
   std::uint64_t id = 0;
+  std::size_t index = 0; // in the orchestrator's list
   std::size_t customer = 0;
-  std::size_t scenario = 0;
+  const dsl::Program* program = nullptr; // the version it started on
+  std::size_t scenario = 0;              // in that program
   std::int64_t entered_at = 0;
   std::string variant; // "holdout" or the variant of the split that assigned it
   std::optional<std::int64_t> goal_from; // first message (or assignment, for controls)
   bool active = true;
   bool converted = false;
-};
-
-// Moments, after a customer's last or first order, at which a time-dependent condition
-// can change its value: where days_since_* crosses a constant of the condition or a
-// lifecycle threshold, and where `ordered within D` runs out.
-struct TimeTriggers
-{
-  std::vector<std::int64_t> after_last;
-  std::vector<std::int64_t> after_first;
-  bool daily = false; // a comparison between two attributes: check every day instead
-
-  void add_days(std::vector<std::int64_t>& to, double days)
-  {
-    if (std::isfinite(days) && days >= 0 && days < 100000) {
-      to.push_back(static_cast<std::int64_t>(std::floor(days)) * day);
-      to.push_back(static_cast<std::int64_t>(std::floor(days) + 1) * day);
-      to.push_back(static_cast<std::int64_t>(std::ceil(days)) * day);
-    }
-  }
-
-  void collect(const dsl::Condition& c, const dsl::Program& program, const MetricsConfig& config, int depth = 0)
-  {
-    static const auto since_last = static_cast<dsl::AttrId>(*dsl::find_attribute("days_since_last_order"));
-    static const auto since_first = static_cast<dsl::AttrId>(*dsl::find_attribute("days_since_first_order"));
-    static const auto lifecycle = static_cast<dsl::AttrId>(*dsl::find_attribute("lifecycle"));
-    const auto is_time = [&](dsl::AttrId a) { return a == since_last || a == since_first || a == lifecycle; };
-    for (const auto& n : c.nodes) {
-      auto& to = n.attr == since_first ? after_first : after_last;
-      switch (n.kind) {
-      case dsl::NodeKind::compare_number:
-        if (n.attr == since_last || n.attr == since_first) {
-          add_days(to, n.number);
-        }
-        break;
-      case dsl::NodeKind::in_number:
-        if (n.attr == since_last || n.attr == since_first) {
-          for (std::uint32_t k = 0; k < n.count; ++k) {
-            add_days(to, program.numbers[n.text + k]);
-          }
-        }
-        break;
-      case dsl::NodeKind::compare_attrs:
-      case dsl::NodeKind::compare_text_attrs:
-        daily = daily || is_time(n.attr) || is_time(n.attr2);
-        break;
-      case dsl::NodeKind::event:
-        if (n.event == dsl::EventKind::ordered && n.within_seconds > 0) {
-          after_last.push_back(n.within_seconds + 1);
-        }
-        break;
-      case dsl::NodeKind::segment:
-        if (depth < 64) {
-          collect(program.segments[n.text], program, config, depth + 1);
-        }
-        break;
-      default:
-        break;
-      }
-      if (n.attr == lifecycle && (n.kind == dsl::NodeKind::compare_text || n.kind == dsl::NodeKind::in_text)) {
-        add_days(after_first, config.new_days);
-        add_days(after_last, config.lapsing_after_days);
-        add_days(after_last, config.inactive_after_days);
-      }
-    }
-  }
-
-  void finish()
-  {
-    for (auto* v : {&after_last, &after_first}) {
-      std::sort(v->begin(), v->end());
-      v->erase(std::unique(v->begin(), v->end()), v->end());
-    }
-  }
-
-  // The first trigger moment strictly after t, or nullopt.
-  std::optional<std::int64_t> next_after(std::int64_t t, std::int64_t first, std::int64_t last) const
-  {
-    std::optional<std::int64_t> best;
-    const auto consider = [&](std::int64_t candidate) {
-      if (candidate > t && (!best || candidate < *best)) {
-        best = candidate;
-      }
-    };
-    for (const auto offset : after_last) {
-      consider(last + offset);
-    }
-    for (const auto offset : after_first) {
-      consider(first + offset);
-    }
-    if (daily) {
-      consider(last + ((t - last) / day + 1) * day);
-    }
-    return best;
-  }
+  std::size_t next_step = 0;
+  std::optional<std::int64_t> due_at;
 };
 
 } // namespace
@@ -183,7 +95,7 @@ public:
     m_clock = &clock;
     const auto start = clock.now();
     for (std::size_t i = 0; i < m_state.size(); ++i) {
-      check(i, start);
+      check(i, start, true);
     }
     for (const auto s : m_state_scenarios) {
       const auto& from = m_program.scenarios[s].active_from;
@@ -225,8 +137,9 @@ private:
     std::vector<MomentFacts::Event> events;      // opened, clicked, unsubscribed, did ...
     std::vector<MomentFacts::Event> received;    // messages sent: type = template
     std::vector<std::int64_t> sent_at;            // all scenarios, ascending
-    std::unordered_map<std::size_t, std::vector<std::int64_t>> sent_by_scenario;
+    std::unordered_map<std::string, std::vector<std::int64_t>> sent_by_scenario;
     std::vector<std::size_t> enrollments;         // indexes into m_enrollments
+    std::unordered_map<std::string, std::int64_t> last_entry; // earlier cycles: scenario -> last entry
   };
 
   Runtime& runtime(std::size_t i) { return m_runtime[i]; }
@@ -245,7 +158,7 @@ private:
 
   Decision decision(const Enrollment& e, int step, Action action, std::string reason) const
   {
-    const auto& s = m_program.scenarios[e.scenario];
+    const auto& s = e.program->scenarios[e.scenario];
     Decision d;
     d.at = m_clock->now();
     d.customer = m_state.id(e.customer);
@@ -261,19 +174,20 @@ private:
 
   bool holds(const dsl::Condition& c, std::size_t i, std::int64_t t, const Enrollment* e)
   {
+    const auto& program = e ? *e->program : m_program;
     if (c.always()) {
       return true;
     }
     ++m_stats.evaluations;
     const auto found = m_runtime.find(i);
-    MomentFacts facts(m_state, m_program, i, t);
+    MomentFacts facts(m_state, program, i, t);
     if (found != m_runtime.end()) {
       facts.set_history(&found->second.events, &found->second.received);
     }
     if (e) {
       facts.set_entry(e->entered_at);
     }
-    return dsl::evaluate(c, m_program, facts);
+    return dsl::evaluate(c, program, facts);
   }
 
   bool in_active_window(const dsl::Scenario& s, std::int64_t t) const
@@ -283,7 +197,7 @@ private:
   }
 
   // The state-triggered scenarios for one customer at t: enter where `when` turned true.
-  void check(std::size_t i, std::int64_t t)
+  void check(std::size_t i, std::int64_t t, bool resuming = false)
   {
     m_was_true.resize(std::max(m_was_true.size(), m_state.size() * m_state_scenarios.size()), 0);
     m_check_generation.resize(std::max(m_check_generation.size(), m_state.size()), 0);
@@ -295,7 +209,7 @@ private:
         continue;
       }
       const bool now_true = holds(m_program.scenarios[s].when, i, t, nullptr);
-      if (now_true && !was) {
+      if (now_true && !was && !(resuming && m_launched.count(m_program.scenarios[s].id))) {
         try_enter(s, i, t, "when " + dsl::describe(m_program.scenarios[s].when, m_program) + " became true");
       }
       was = now_true;
@@ -315,13 +229,16 @@ private:
     }
     auto& r = runtime(i);
     std::optional<std::int64_t> last_entry;
+    if (const auto past = r.last_entry.find(scenario.id); past != r.last_entry.end()) {
+      last_entry = past->second;
+    }
     for (const auto index : r.enrollments) {
       const auto& other = m_enrollments[index];
-      if (other.scenario != s) {
+      if (other.program->scenarios[other.scenario].id != scenario.id) {
         continue;
       }
       if (other.active) {
-        return; // already in
+        return; // already in, on this or an older version
       }
       last_entry = std::max(last_entry.value_or(other.entered_at), other.entered_at);
     }
@@ -329,8 +246,10 @@ private:
       return;
     }
     Enrollment e;
-    e.id = m_enrollments.size() + 1;
+    e.id = ++m_last_id;
+    e.index = m_enrollments.size();
     e.customer = i;
+    e.program = &m_program;
     e.scenario = s;
     e.entered_at = t;
     if (scenario.holdout_percent > 0) {
@@ -353,13 +272,26 @@ private:
   void schedule_step(std::size_t enrollment, std::size_t step, std::int64_t from)
   {
     auto& e = m_enrollments[enrollment];
-    const auto& scenario = m_program.scenarios[e.scenario];
+    const auto& scenario = e.program->scenarios[e.scenario];
     if (step >= scenario.steps.size()) {
-      e.active = false;
+      end(e);
       emit(decision(e, 0, Action::exit, "completed: no steps left"));
       return;
     }
-    push({from + scenario.steps[step].delay_seconds, Item::Kind::step, scenario.priority, 0, enrollment, step});
+    plan_step(e, step, from + scenario.steps[step].delay_seconds);
+  }
+
+  void plan_step(Enrollment& e, std::size_t step, std::int64_t at)
+  {
+    e.next_step = step;
+    e.due_at = at;
+    push({at, Item::Kind::step, e.program->scenarios[e.scenario].priority, 0, e.index, step});
+  }
+
+  void end(Enrollment& e)
+  {
+    e.active = false;
+    e.due_at.reset();
   }
 
   // Empty when the customer may get a message on this channel, else why not.
@@ -382,17 +314,19 @@ private:
 
   void run_step(Enrollment& e, std::size_t step_index)
   {
-    if (!e.active) {
-      return;
+    if (!e.active || e.due_at != m_clock->now() || e.next_step != step_index) {
+      return; // a step planned before a deferral or a restore: superseded
     }
     const auto t = m_clock->now();
-    const auto& scenario = m_program.scenarios[e.scenario];
+    const auto& program = *e.program;
+    const auto& scenario = program.scenarios[e.scenario];
     const auto& step = scenario.steps[step_index];
     const int number = static_cast<int>(step_index) + 1;
-    const auto enrollment_index = static_cast<std::size_t>(e.id - 1);
+    const auto enrollment_index = e.index;
+    e.due_at.reset();
     if (!scenario.exit.always() && holds(scenario.exit, e.customer, t, &e)) {
-      e.active = false;
-      emit(decision(e, number, Action::exit, "exit when " + dsl::describe(scenario.exit, m_program)));
+      end(e);
+      emit(decision(e, number, Action::exit, "exit when " + dsl::describe(scenario.exit, program)));
       return;
     }
     const auto next = [&] { schedule_step(enrollment_index, step_index + 1, t); };
@@ -401,7 +335,7 @@ private:
       return next();
     }
     if (!holds(step.condition, e.customer, t, &e)) {
-      emit(decision(e, number, Action::skip, "condition false: " + dsl::describe(step.condition, m_program)));
+      emit(decision(e, number, Action::skip, "condition false: " + dsl::describe(step.condition, program)));
       return next();
     }
     const dsl::SendAction* send = &step.send;
@@ -450,7 +384,7 @@ private:
         d.action = Action::defer;
         d.reason = "quiet hours " + format_quiet_hours(*quiet) + " in " + tz + ": until " + format_time(allowed);
         emit(d);
-        push({allowed, Item::Kind::step, scenario.priority, 0, enrollment_index, step_index});
+        plan_step(e, step_index, allowed);
         return;
       }
     }
@@ -463,7 +397,7 @@ private:
       emit(d);
       return next();
     }
-    auto& own = r.sent_by_scenario[e.scenario];
+    auto& own = r.sent_by_scenario[scenario.id];
     if (scenario.cap_count && count_in_window(own, t, scenario.cap_per_seconds) >= static_cast<std::size_t>(*scenario.cap_count)) {
       d.action = Action::suppress;
       d.reason = "scenario cap: " + std::to_string(*scenario.cap_count) + " per " +
@@ -513,10 +447,10 @@ private:
     if (const auto found = m_runtime.find(i); found != m_runtime.end()) {
       for (const auto index : found->second.enrollments) {
         auto& e = m_enrollments[index];
-        const auto& scenario = m_program.scenarios[e.scenario];
+        const auto& scenario = e.program->scenarios[e.scenario];
         if (e.active && !scenario.exit.always() && holds(scenario.exit, i, t, &e)) {
-          e.active = false;
-          emit(decision(e, 0, Action::exit, "exit when " + dsl::describe(scenario.exit, m_program) + " (on " + ev.type + ")"));
+          end(e);
+          emit(decision(e, 0, Action::exit, "exit when " + dsl::describe(scenario.exit, *e.program) + " (on " + ev.type + ")"));
         }
       }
     }
@@ -546,7 +480,7 @@ private:
     const auto t = m_clock->now();
     for (const auto index : found->second.enrollments) {
       auto& e = m_enrollments[index];
-      const auto& goal = m_program.scenarios[e.scenario].goal;
+      const auto& goal = e.program->scenarios[e.scenario].goal;
       if (!goal || e.converted || !e.goal_from || t < *e.goal_from || t > *e.goal_from + goal->within_seconds) {
         continue;
       }
@@ -581,6 +515,74 @@ private:
   std::unordered_map<std::size_t, Runtime> m_runtime;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> m_agenda;
   std::uint64_t m_seq = 0;
+  std::uint64_t m_last_id = 0;
+  std::set<std::string> m_launched;
+  std::vector<std::unique_ptr<dsl::Program>> m_pinned; // older versions of enrollments in flight
+
+public:
+  void set_launched(std::set<std::string> launched) { m_launched = std::move(launched); }
+  void set_last_enrollment_id(std::uint64_t id) { m_last_id = id; }
+
+  void add_past_entry(const std::string& customer_id, const std::string& scenario, std::int64_t at)
+  {
+    auto& last = runtime(m_state.ensure_customer(customer_id)).last_entry[scenario];
+    last = std::max(last, at);
+  }
+
+  void add_sent(const OutboxMessage& m)
+  {
+    auto& r = runtime(m_state.ensure_customer(m.customer_id));
+    r.sent_at.insert(std::upper_bound(r.sent_at.begin(), r.sent_at.end(), m.due_at), m.due_at);
+    auto& own = r.sent_by_scenario[m.scenario];
+    own.insert(std::upper_bound(own.begin(), own.end(), m.due_at), m.due_at);
+    r.received.push_back({m.template_name, "", m.due_at});
+  }
+
+  bool restore(const EnrollmentRecord& record, const dsl::Program* program)
+  {
+    if (!program) {
+      program = &m_program;
+    }
+    const auto* scenario = program->find_scenario(record.scenario);
+    if (!scenario) {
+      return false;
+    }
+    Enrollment e;
+    e.id = record.id;
+    e.index = m_enrollments.size();
+    e.customer = m_state.ensure_customer(record.customer_id);
+    e.program = program;
+    e.scenario = static_cast<std::size_t>(scenario - program->scenarios.data());
+    e.entered_at = record.entered_at;
+    e.variant = record.variant;
+    e.goal_from = record.goal_from;
+    e.converted = record.converted;
+    e.active = record.active;
+    m_last_id = std::max(m_last_id, e.id);
+    m_enrollments.push_back(e);
+    runtime(e.customer).enrollments.push_back(e.index);
+    if (e.active && record.due_at) {
+      plan_step(m_enrollments.back(), record.next_step, *record.due_at);
+    }
+    return true;
+  }
+
+  const dsl::Program* keep(std::unique_ptr<dsl::Program> program)
+  {
+    m_pinned.push_back(std::move(program));
+    return m_pinned.back().get();
+  }
+
+  std::vector<EnrollmentRecord> records() const
+  {
+    std::vector<EnrollmentRecord> out;
+    for (const auto& e : m_enrollments) {
+      const auto& s = e.program->scenarios[e.scenario];
+      out.push_back({e.id, m_state.id(e.customer), s.id, s.version, e.variant, e.entered_at, e.goal_from, e.converted,
+                     e.active, e.next_step, e.due_at});
+    }
+    return out;
+  }
 };
 
 Orchestrator::Orchestrator(const dsl::Program& program, CustomerState& state, OrchestratorSettings settings,
@@ -607,6 +609,43 @@ void
 Orchestrator::run(VirtualClock& clock, std::int64_t until)
 {
   m_impl->run(clock, until);
+}
+
+void
+Orchestrator::set_launched(std::set<std::string> scenario_ids)
+{
+  m_impl->set_launched(std::move(scenario_ids));
+}
+
+void
+Orchestrator::set_last_enrollment_id(std::uint64_t id)
+{
+  m_impl->set_last_enrollment_id(id);
+}
+
+void
+Orchestrator::add_past_entry(const std::string& customer_id, const std::string& scenario_id, std::int64_t at)
+{
+  m_impl->add_past_entry(customer_id, scenario_id, at);
+}
+
+void
+Orchestrator::add_sent(const OutboxMessage& message)
+{
+  m_impl->add_sent(message);
+}
+
+bool
+Orchestrator::restore(const EnrollmentRecord& record, std::unique_ptr<dsl::Program> pinned)
+{
+  const dsl::Program* program = pinned ? m_impl->keep(std::move(pinned)) : nullptr;
+  return m_impl->restore(record, program);
+}
+
+std::vector<EnrollmentRecord>
+Orchestrator::enrollments() const
+{
+  return m_impl->records();
 }
 
 const OrchestratorStats&

@@ -9,11 +9,14 @@
 #include "dsl/program.hpp"
 #include "engine/clock.hpp"
 #include "engine/customer_state.hpp"
+#include "engine/plan.hpp"
 #include "engine/policies.hpp"
 #include "engine/timeline.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <vector>
 #include <string>
 
 namespace cvmd {
@@ -63,6 +66,20 @@ public:
   void run(VirtualClock& clock, std::int64_t until);
 
   const OrchestratorStats& stats() const;
+
+  // Resuming a durable plan (cvmd run): scenarios launched in earlier cycles do not enter
+  // everyone who matches at the start again; their customers enter when `when` turns true.
+  void set_launched(std::set<std::string> scenario_ids);
+  void set_last_enrollment_id(std::uint64_t id);
+  // An entry of an earlier cycle, for `once` and `reenter after`.
+  void add_past_entry(const std::string& customer_id, const std::string& scenario_id, std::int64_t at);
+  // A message of an earlier cycle, for caps and `received`.
+  void add_sent(const OutboxMessage& message);
+  // An enrollment of an earlier cycle; `pinned` is the program of its version when that
+  // is not the current one. False when its scenario is not there.
+  bool restore(const EnrollmentRecord& record, std::unique_ptr<dsl::Program> pinned = nullptr);
+  // Every enrollment this orchestrator knows, with its next step and due time.
+  std::vector<EnrollmentRecord> enrollments() const;
 
 private:
   class Impl;

@@ -74,6 +74,71 @@ INSERT INTO orders_v2 (order_id, customer_id, ordered_at, amount_cents, currency
 DROP TABLE orders;
 ALTER TABLE orders_v2 RENAME TO orders;
 )sql" + order_indexes,
+  // v3: the durable plan of the orchestrator.
+  R"sql(
+CREATE TABLE scenario_versions (
+  scenario   TEXT NOT NULL,
+  version    TEXT NOT NULL,
+  file       TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  PRIMARY KEY (scenario, version)
+) WITHOUT ROWID;
+CREATE TABLE scenario_launches (
+  scenario    TEXT PRIMARY KEY NOT NULL,
+  launched_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE enrollments (
+  enrollment_id INTEGER PRIMARY KEY,
+  customer_id   TEXT NOT NULL REFERENCES customers(customer_id),
+  scenario      TEXT NOT NULL,
+  version       TEXT NOT NULL,
+  variant       TEXT NOT NULL DEFAULT '',
+  entered_at    INTEGER NOT NULL,
+  goal_from     INTEGER,
+  converted     INTEGER NOT NULL DEFAULT 0,
+  active        INTEGER NOT NULL,
+  next_step     INTEGER NOT NULL,
+  due_at        INTEGER
+);
+CREATE INDEX enrollments_active ON enrollments(active, enrollment_id);
+CREATE TABLE outbox (
+  message_key   TEXT PRIMARY KEY NOT NULL,
+  enrollment_id INTEGER NOT NULL REFERENCES enrollments(enrollment_id),
+  customer_id   TEXT NOT NULL,
+  scenario      TEXT NOT NULL,
+  version       TEXT NOT NULL,
+  step          INTEGER NOT NULL,
+  channel       TEXT NOT NULL,
+  template      TEXT NOT NULL,
+  variant       TEXT NOT NULL,
+  due_at        INTEGER NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  done_at       INTEGER,
+  detail        TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX outbox_pending ON outbox(state, due_at);
+CREATE TABLE decisions (
+  decision_id   INTEGER PRIMARY KEY,
+  at            INTEGER NOT NULL,
+  customer_id   TEXT NOT NULL,
+  scenario      TEXT NOT NULL,
+  version       TEXT NOT NULL,
+  step          INTEGER NOT NULL,
+  action        TEXT NOT NULL,
+  channel       TEXT NOT NULL,
+  template      TEXT NOT NULL,
+  variant       TEXT NOT NULL,
+  reason        TEXT NOT NULL,
+  enrollment_id INTEGER NOT NULL,
+  revenue_cents INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE meta (
+  name  TEXT PRIMARY KEY NOT NULL,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 } // namespace
@@ -440,10 +505,12 @@ Store::for_each_customer(const std::function<void(const StoredCustomer&)>& visit
 }
 
 void
-Store::for_each_event(std::int64_t until, const std::function<void(const EventRow&)>& visit) const
+Store::for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const
 {
-  SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at <= ? ORDER BY at, event_id");
-  query.bind(1, static_cast<int64_t>(until));
+  SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at > ? AND at <= ? "
+                                 "ORDER BY at, event_id");
+  query.bind(1, static_cast<int64_t>(after));
+  query.bind(2, static_cast<int64_t>(until));
   EventRow row;
   while (query.executeStep()) {
     row.customer_id = query.getColumn(0).getString();

@@ -3,13 +3,16 @@
 // cvmd lives in store.cpp, with bound parameters only; the rest of the engine sees typed
 // rows. A PostgreSQL backend later implements the same operations.
 
+#include "engine/plan.hpp"
 #include "engine/result.hpp"
+#include "engine/timeline.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <string>
@@ -73,7 +76,7 @@ enum class InsertOutcome { inserted, unchanged, conflict };
 class Store
 {
 public:
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -98,6 +101,17 @@ public:
     // Creates the customers the orders name and builds the indexes. False: an order_id
     // appears twice; nothing is usable, the caller rolls back and imports row by row.
     bool finish_bulk_orders(std::int64_t now);
+
+    // The durable plan (store_plan.cpp).
+    void set_meta_time(const std::string& name, std::int64_t value);
+    void save_scenario_version(const std::string& scenario, const std::string& version, const std::string& file,
+                               const std::string& source, std::int64_t now);
+    void mark_launched(const std::string& scenario, std::int64_t at);
+    void save_enrollment(const EnrollmentRecord& e);
+    void save_decision(const Decision& d);
+    // False when the key is already there: the message was planned before.
+    bool queue_message(const OutboxMessage& m);
+    void finish_message(const std::string& key, const std::string& state, std::int64_t at, const std::string& detail);
 
     void upsert_customer(const CustomerRow& row, std::int64_t now);
     void ensure_customer(const std::string& customer_id, std::int64_t now);
@@ -126,8 +140,25 @@ public:
   // Orders up to `until` (inclusive), grouped by customer and in time order.
   void for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const;
   void for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const;
-  // Events up to `until` (inclusive), in time order.
-  void for_each_event(std::int64_t until, const std::function<void(const EventRow&)>& visit) const;
+  // Events in (after, until], in time order.
+  void for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const;
+  // Orders in (after, until], in time order (all columns).
+  void for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit) const;
+
+  // The durable plan (store_plan.cpp).
+  std::optional<std::int64_t> meta_time(const std::string& name) const;
+  // Enrollments still running, and ended ones whose goal may still convert (goal window
+  // opened at or after `goals_since`).
+  std::vector<EnrollmentRecord> open_enrollments(std::int64_t goals_since) const;
+  // The last entry of each customer into each scenario: (customer, scenario, entered_at).
+  void for_each_entry(const std::function<void(const std::string&, const std::string&, std::int64_t)>& visit) const;
+  std::uint64_t last_enrollment_id() const;
+  std::set<std::string> launched_scenarios() const;
+  // The source of a scenario version: {file, text}.
+  std::optional<std::pair<std::string, std::string>> scenario_source(const std::string& scenario, const std::string& version) const;
+  // Every message in the outbox, for caps and `received` (customer, scenario, template, due).
+  void for_each_message(const std::function<void(const OutboxMessage&)>& visit) const;
+  std::vector<OutboxMessage> pending_messages(std::int64_t until) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
   // Customers whose first order is later than `at`: not customers yet at that moment.
   std::unordered_set<std::string> customers_first_buying_after(std::int64_t at) const;

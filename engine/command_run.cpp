@@ -1,0 +1,235 @@
+#include "engine/command_run.hpp"
+
+#include "connectors/file_connector.hpp"
+#include "dsl/dsl.hpp"
+#include "dsl/source.hpp"
+#include "engine/orchestrator.hpp"
+#include "engine/render.hpp"
+#include "engine/values.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <map>
+
+namespace cvmd {
+
+namespace {
+
+struct RunOptions
+{
+  bool once = false;
+  std::string now; // default: the wall clock
+  std::string outbox;
+};
+
+// Goals can convert for this long after their window opened; older ended enrollments are
+// not loaded again.
+constexpr std::int64_t longest_goal_window = 400 * 86400;
+
+// Every scenario file of the program, as one JSON array: a pinned version is compiled
+// again from exactly what it was compiled from (segments may live in other files).
+std::optional<std::string>
+sources_json(const std::vector<std::string>& files)
+{
+  boost::json::array out;
+  for (const auto& path : files) {
+    auto text = dsl::read_text_file(path);
+    if (!text) {
+      return std::nullopt;
+    }
+    out.push_back(boost::json::object{{"path", path}, {"text", *text}});
+  }
+  return boost::json::serialize(out);
+}
+
+std::unique_ptr<dsl::Program>
+compile_pinned(const std::string& json, const dsl::TemplateCatalog& templates)
+{
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(json, ec);
+  if (ec || !value.is_array()) {
+    return nullptr;
+  }
+  std::vector<dsl::SourceText> sources;
+  for (const auto& file : value.as_array()) {
+    const auto* object = file.if_object();
+    if (!object || !object->if_contains("path") || !object->if_contains("text")) {
+      return nullptr;
+    }
+    sources.push_back({std::string(object->at("path").as_string()), std::string(object->at("text").as_string())});
+  }
+  auto loaded = dsl::load_sources(sources, templates);
+  return loaded.program ? std::make_unique<dsl::Program>(std::move(*loaded.program)) : nullptr;
+}
+
+int
+run_once(const GlobalOptions& global, const RunOptions& options)
+{
+  auto opened = open_store(global, true);
+  if (!opened) {
+    return 2;
+  }
+  auto& store = *opened->store;
+  const auto& config = opened->config;
+  std::int64_t now = WallClock().now();
+  if (!options.now.empty()) {
+    auto parsed = parse_time(options.now);
+    if (!parsed) {
+      std::cerr << "cvmd run: --now: " << parsed.error() << "\n";
+      return 2;
+    }
+    now = *parsed;
+  }
+  const auto loaded = dsl::load({config.scenarios}, config.templates_set ? config.templates : std::string());
+  if (loaded.usage_error) {
+    std::cerr << "cvmd run: " << *loaded.usage_error << "\n";
+    return 2;
+  }
+  if (!loaded.program) { // refused whole: the plan stays as it was
+    for (const auto& d : loaded.diagnostics.all()) {
+      std::cerr << dsl::format_text(d);
+    }
+    std::cerr << "cvmd run: the scenarios have errors; nothing was planned or sent\n";
+    return 1;
+  }
+  const auto& program = *loaded.program;
+  const auto sources = sources_json(loaded.files);
+  if (!sources) {
+    std::cerr << "cvmd run: a scenario file changed while it was read; try again\n";
+    return 2;
+  }
+  dsl::TemplateCatalog templates;
+  dsl::Diagnostics template_problems;
+  if (!loaded.templates_directory.empty()) {
+    templates.load_directory(loaded.templates_directory, template_problems);
+  }
+
+  const auto last = store.meta_time("last_cycle_at");
+  const auto start = last ? std::min(*last, now) : now;
+  auto metrics = config.metrics;
+  metrics.predict_clv = false;
+  auto state = CustomerState::build(store, start, metrics);
+
+  OrchestratorSettings settings;
+  settings.policies = config.policies;
+  settings.default_timezone = config.timezone;
+  std::vector<Decision> decisions;
+  Orchestrator orchestrator(program, state, settings, [&](const Decision& d) { decisions.push_back(d); });
+  orchestrator.set_launched(store.launched_scenarios());
+  orchestrator.set_last_enrollment_id(store.last_enrollment_id());
+  store.for_each_entry([&](const std::string& customer, const std::string& scenario, std::int64_t at) {
+    orchestrator.add_past_entry(customer, scenario, at);
+  });
+  store.for_each_message([&](const OutboxMessage& m) { orchestrator.add_sent(m); });
+  std::size_t unloadable = 0;
+  for (const auto& record : store.open_enrollments(start - longest_goal_window)) {
+    const auto* current = program.find_scenario(record.scenario);
+    std::unique_ptr<dsl::Program> pinned;
+    if (!current || current->version != record.version) {
+      if (const auto source = store.scenario_source(record.scenario, record.version)) {
+        pinned = compile_pinned(source->second, templates);
+      }
+      if (!pinned) {
+        ++unloadable;
+        continue;
+      }
+    }
+    if (!orchestrator.restore(record, std::move(pinned))) {
+      ++unloadable;
+    }
+  }
+  store.for_each_event(std::numeric_limits<std::int64_t>::min(), start, [&](const EventRow& row) {
+    orchestrator.add_history({row.customer_id, row.type, row.at, {}, 0, {}});
+  });
+  store.for_each_event(start, now, [&](const EventRow& row) {
+    orchestrator.schedule({row.customer_id, row.type, row.at, {}, 0, {}});
+  });
+  store.for_each_order_between(start, now, [&](const OrderRow& o) {
+    orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id});
+  });
+  VirtualClock clock(start);
+  orchestrator.run(clock, now + 1);
+
+  // The whole cycle in one transaction: a crash before the commit leaves the plan as it
+  // was and the next run repeats the same cycle with the same keys.
+  std::size_t queued = 0;
+  {
+    Store::Writer writer(store);
+    for (const auto& s : program.scenarios) {
+      writer.save_scenario_version(s.id, s.version, s.file, *sources, now);
+      writer.mark_launched(s.id, start);
+    }
+    for (const auto& e : orchestrator.enrollments()) {
+      writer.save_enrollment(e);
+    }
+    for (const auto& d : decisions) {
+      writer.save_decision(d);
+      if (d.action == Action::send) {
+        queued += writer.queue_message({d.key, d.enrollment, d.customer, d.scenario, d.version, d.step, d.channel,
+                                        d.template_name, d.variant, d.at, "pending"})
+                    ? 1
+                    : 0;
+      }
+    }
+    writer.set_meta_time("last_cycle_at", now);
+    writer.commit();
+  }
+
+  // Hand what is due to the connector; each message is marked in its own transaction.
+  const auto outbox = options.outbox.empty()
+                        ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
+                        : options.outbox;
+  FileConnector connector(outbox);
+  std::size_t delivered = 0;
+  std::size_t failed = 0;
+  for (const auto& m : store.pending_messages(now)) {
+    const auto* t = templates.find(m.template_name);
+    const auto customer = state.index_of(m.customer_id);
+    Result<std::string> outcome = Result<std::string>::failure("template '" + m.template_name + "' not found");
+    if (t && customer) {
+      auto rendered = render_message(*t, state, *customer, m, MessageLinks{});
+      outcome = rendered ? connector.deliver(*rendered) : Result<std::string>::failure(rendered.error());
+    }
+    Store::Writer writer(store);
+    writer.finish_message(m.key, outcome ? "sent" : "failed", now, outcome ? *outcome : outcome.error());
+    writer.commit();
+    (outcome ? delivered : failed)++;
+    if (!outcome) {
+      std::cerr << "cvmd run: " << m.key << ": " << outcome.error() << "\n";
+    }
+  }
+
+  std::map<std::string, std::size_t> by_action;
+  for (const auto& d : decisions) {
+    ++by_action[to_string(d.action)];
+  }
+  std::cout << "cycle " << format_time(start) << " to " << format_time(now) << ": " << decisions.size() << " decisions";
+  for (const auto& [action, count] : by_action) {
+    std::cout << ", " << count << " " << action;
+  }
+  std::cout << "; " << queued << " messages planned, " << delivered << " delivered to " << outbox << ", " << failed
+            << " failed\n";
+  if (unloadable > 0) {
+    std::cerr << "cvmd run: " << unloadable
+              << " enrollments could not continue: their scenario version is no longer loadable (kept as they were)\n";
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+} // namespace
+
+void
+add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_code)
+{
+  auto options = std::make_shared<RunOptions>();
+  auto* run = app.add_subcommand("run", "Advance the plan: enroll, decide what is due, hand messages to the connector");
+  run->add_flag("--once", options->once, "One cycle from the last one up to now, then stop")->required();
+  run->add_option("--now", options->now, "The cycle's end instead of the wall clock (tests, catching up)");
+  run->add_option("--outbox", options->outbox, "Folder of the file connector (default: outbox/ beside the store)");
+  run->callback([options, &global, &exit_code] { exit_code = run_once(global, *options); });
+}
+
+} // namespace cvmd

@@ -1,0 +1,266 @@
+// The orchestrator's durable plan in the store: enrollments, outbox, decisions, scenario
+// versions and launches. Part of Store (all SQL lives in engine/store*.cpp).
+#include "engine/store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+namespace cvmd {
+
+namespace {
+
+void
+bind_optional(SQLite::Statement& s, int index, const std::optional<std::int64_t>& value)
+{
+  if (value) {
+    s.bind(index, static_cast<int64_t>(*value));
+  } else {
+    s.bind(index);
+  }
+}
+
+std::optional<std::int64_t>
+optional_time(const SQLite::Column& c)
+{
+  return c.isNull() ? std::nullopt : std::optional<std::int64_t>(c.getInt64());
+}
+
+OutboxMessage
+read_message(SQLite::Statement& q)
+{
+  OutboxMessage m;
+  m.key = q.getColumn(0).getString();
+  m.enrollment = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
+  m.customer_id = q.getColumn(2).getString();
+  m.scenario = q.getColumn(3).getString();
+  m.version = q.getColumn(4).getString();
+  m.step = q.getColumn(5).getInt();
+  m.channel = q.getColumn(6).getString();
+  m.template_name = q.getColumn(7).getString();
+  m.variant = q.getColumn(8).getString();
+  m.due_at = q.getColumn(9).getInt64();
+  m.state = q.getColumn(10).getString();
+  return m;
+}
+
+const char* const message_columns =
+  "message_key, enrollment_id, customer_id, scenario, version, step, channel, template, variant, due_at, state";
+
+} // namespace
+
+void
+Store::for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit) const
+{
+  SQLite::Statement q(*m_db, "SELECT order_id, customer_id, ordered_at, amount_cents, currency, category FROM orders "
+                             "WHERE ordered_at > ? AND ordered_at <= ? ORDER BY ordered_at, seq");
+  q.bind(1, static_cast<int64_t>(after));
+  q.bind(2, static_cast<int64_t>(until));
+  OrderRow row;
+  while (q.executeStep()) {
+    row.order_id = q.getColumn(0).getString();
+    row.customer_id = q.getColumn(1).getString();
+    row.ordered_at = q.getColumn(2).getInt64();
+    row.amount_cents = q.getColumn(3).getInt64();
+    row.currency = q.getColumn(4).getString();
+    row.category = q.getColumn(5).getString();
+    visit(row);
+  }
+}
+
+std::optional<std::int64_t>
+Store::meta_time(const std::string& name) const
+{
+  SQLite::Statement q(*m_db, "SELECT value FROM meta WHERE name = ?");
+  q.bind(1, name);
+  return q.executeStep() ? std::optional<std::int64_t>(q.getColumn(0).getInt64()) : std::nullopt;
+}
+
+std::vector<EnrollmentRecord>
+Store::open_enrollments(std::int64_t goals_since) const
+{
+  std::vector<EnrollmentRecord> out;
+  SQLite::Statement q(*m_db, "SELECT enrollment_id, customer_id, scenario, version, variant, entered_at, goal_from, "
+                             "converted, active, next_step, due_at FROM enrollments "
+                             "WHERE active = 1 OR (converted = 0 AND goal_from >= ?) ORDER BY enrollment_id");
+  q.bind(1, static_cast<int64_t>(goals_since));
+  while (q.executeStep()) {
+    EnrollmentRecord e;
+    e.id = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+    e.customer_id = q.getColumn(1).getString();
+    e.scenario = q.getColumn(2).getString();
+    e.version = q.getColumn(3).getString();
+    e.variant = q.getColumn(4).getString();
+    e.entered_at = q.getColumn(5).getInt64();
+    e.goal_from = optional_time(q.getColumn(6));
+    e.converted = q.getColumn(7).getInt() != 0;
+    e.active = q.getColumn(8).getInt() != 0;
+    e.next_step = static_cast<std::size_t>(q.getColumn(9).getInt64());
+    e.due_at = optional_time(q.getColumn(10));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void
+Store::for_each_entry(const std::function<void(const std::string&, const std::string&, std::int64_t)>& visit) const
+{
+  SQLite::Statement q(*m_db, "SELECT customer_id, scenario, max(entered_at) FROM enrollments GROUP BY customer_id, scenario");
+  while (q.executeStep()) {
+    visit(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64());
+  }
+}
+
+std::uint64_t
+Store::last_enrollment_id() const
+{
+  return static_cast<std::uint64_t>(m_db->execAndGet("SELECT coalesce(max(enrollment_id), 0) FROM enrollments").getInt64());
+}
+
+std::set<std::string>
+Store::launched_scenarios() const
+{
+  std::set<std::string> out;
+  SQLite::Statement q(*m_db, "SELECT scenario FROM scenario_launches");
+  while (q.executeStep()) {
+    out.insert(q.getColumn(0).getString());
+  }
+  return out;
+}
+
+std::optional<std::pair<std::string, std::string>>
+Store::scenario_source(const std::string& scenario, const std::string& version) const
+{
+  SQLite::Statement q(*m_db, "SELECT file, source FROM scenario_versions WHERE scenario = ? AND version = ?");
+  q.bind(1, scenario);
+  q.bind(2, version);
+  if (!q.executeStep()) {
+    return std::nullopt;
+  }
+  return std::pair{q.getColumn(0).getString(), q.getColumn(1).getString()};
+}
+
+void
+Store::for_each_message(const std::function<void(const OutboxMessage&)>& visit) const
+{
+  SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns + " FROM outbox ORDER BY due_at, message_key");
+  while (q.executeStep()) {
+    visit(read_message(q));
+  }
+}
+
+std::vector<OutboxMessage>
+Store::pending_messages(std::int64_t until) const
+{
+  std::vector<OutboxMessage> out;
+  SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns +
+                               " FROM outbox WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, message_key");
+  q.bind(1, static_cast<int64_t>(until));
+  while (q.executeStep()) {
+    out.push_back(read_message(q));
+  }
+  return out;
+}
+
+void
+Store::Writer::set_meta_time(const std::string& name, std::int64_t value)
+{
+  auto& s = statement("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+  s.bind(1, name);
+  s.bind(2, static_cast<int64_t>(value));
+  s.exec();
+}
+
+void
+Store::Writer::save_scenario_version(const std::string& scenario, const std::string& version, const std::string& file,
+                                     const std::string& source, std::int64_t now)
+{
+  auto& s = statement("INSERT OR IGNORE INTO scenario_versions (scenario, version, file, source, first_seen) "
+                      "VALUES (?, ?, ?, ?, ?)");
+  s.bind(1, scenario);
+  s.bind(2, version);
+  s.bind(3, file);
+  s.bind(4, source);
+  s.bind(5, static_cast<int64_t>(now));
+  s.exec();
+}
+
+void
+Store::Writer::mark_launched(const std::string& scenario, std::int64_t at)
+{
+  auto& s = statement("INSERT OR IGNORE INTO scenario_launches (scenario, launched_at) VALUES (?, ?)");
+  s.bind(1, scenario);
+  s.bind(2, static_cast<int64_t>(at));
+  s.exec();
+}
+
+void
+Store::Writer::save_enrollment(const EnrollmentRecord& e)
+{
+  auto& s = statement(
+    "INSERT INTO enrollments (enrollment_id, customer_id, scenario, version, variant, entered_at, goal_from, converted, "
+    "active, next_step, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (enrollment_id) DO UPDATE SET "
+    "variant = excluded.variant, goal_from = excluded.goal_from, converted = excluded.converted, "
+    "active = excluded.active, next_step = excluded.next_step, due_at = excluded.due_at");
+  s.bind(1, static_cast<int64_t>(e.id));
+  s.bind(2, e.customer_id);
+  s.bind(3, e.scenario);
+  s.bind(4, e.version);
+  s.bind(5, e.variant);
+  s.bind(6, static_cast<int64_t>(e.entered_at));
+  bind_optional(s, 7, e.goal_from);
+  s.bind(8, e.converted ? 1 : 0);
+  s.bind(9, e.active ? 1 : 0);
+  s.bind(10, static_cast<int64_t>(e.next_step));
+  bind_optional(s, 11, e.due_at);
+  s.exec();
+}
+
+void
+Store::Writer::save_decision(const Decision& d)
+{
+  auto& s = statement("INSERT INTO decisions (at, customer_id, scenario, version, step, action, channel, template, variant, "
+                      "reason, enrollment_id, revenue_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, static_cast<int64_t>(d.at));
+  s.bind(2, d.customer);
+  s.bind(3, d.scenario);
+  s.bind(4, d.version);
+  s.bind(5, d.step);
+  s.bind(6, to_string(d.action));
+  s.bind(7, d.channel);
+  s.bind(8, d.template_name);
+  s.bind(9, d.variant);
+  s.bind(10, d.reason);
+  s.bind(11, static_cast<int64_t>(d.enrollment));
+  s.bind(12, static_cast<int64_t>(d.revenue_cents));
+  s.exec();
+}
+
+bool
+Store::Writer::queue_message(const OutboxMessage& m)
+{
+  auto& s = statement("INSERT OR IGNORE INTO outbox (message_key, enrollment_id, customer_id, scenario, version, step, "
+                      "channel, template, variant, due_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+  s.bind(1, m.key);
+  s.bind(2, static_cast<int64_t>(m.enrollment));
+  s.bind(3, m.customer_id);
+  s.bind(4, m.scenario);
+  s.bind(5, m.version);
+  s.bind(6, m.step);
+  s.bind(7, m.channel);
+  s.bind(8, m.template_name);
+  s.bind(9, m.variant);
+  s.bind(10, static_cast<int64_t>(m.due_at));
+  return s.exec() == 1;
+}
+
+void
+Store::Writer::finish_message(const std::string& key, const std::string& state, std::int64_t at, const std::string& detail)
+{
+  auto& s = statement("UPDATE outbox SET state = ?, done_at = ?, attempts = attempts + 1, detail = ? WHERE message_key = ?");
+  s.bind(1, state);
+  s.bind(2, static_cast<int64_t>(at));
+  s.bind(3, detail);
+  s.bind(4, key);
+  s.exec();
+}
+
+} // namespace cvmd

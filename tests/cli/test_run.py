@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""`cvmd run --once` against a real SQLite store and the file connector: cycles, no second
+message for a step on re-runs or after a crash between delivery and marking, versions
+pinned for enrollments in flight, a broken scenario refused whole."""
+import os
+import pathlib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+CVMD = None
+
+SCENARIO = """scenario lapse "Lapsing" {
+  when lapsing
+  exit when ordered
+  goal ordered within 14 days
+  send reminder
+  send last_call after 5 days
+}
+"""
+
+
+class RunOnce(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = pathlib.Path(self.tmp.name)
+        templates = self.dir / "scenarios" / "templates"
+        templates.mkdir(parents=True)
+        (templates / "reminder.yaml").write_text(
+            'channel: email\nsubject: "{{first_name}}, we miss you"\ntext: "Hi {{first_name}} & co"\n'
+            'html: "<p>Hi {{first_name}}</p>"\n')
+        (templates / "last_call.yaml").write_text('channel: email\nsubject: "Last call"\ntext: "Bye"\n')
+        (self.dir / "scenarios" / "lapse.cvm").write_text(SCENARIO)
+        (self.dir / "cvmd.yaml").write_text("store: shop.db\nscenarios: scenarios\n")
+        (self.dir / "c.csv").write_text(
+            "customer_id,email,email_consent,first_name\nc1,ann@x.example,yes,<Ann>\nc2,bob@x.example,yes,Bob\n")
+        (self.dir / "o.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\no1,c1,2026-01-10T15:00:00Z,40\no2,c2,2026-01-20T10:00:00Z,50\n")
+        for kind, name in (("customers", "c.csv"), ("orders", "o.csv")):
+            self.cvmd("import", kind, str(self.dir / name))
+        self.outbox = self.dir / "outbox"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def cvmd(self, *args, expect=0):
+        r = subprocess.run([CVMD, "--config", str(self.dir / "cvmd.yaml"), *args], capture_output=True, text=True)
+        self.assertEqual(r.returncode, expect, r.stdout + r.stderr)
+        return r
+
+    def run_at(self, now, expect=0):
+        return self.cvmd("run", "--once", "--now", now, expect=expect)
+
+    def db(self, sql):
+        with sqlite3.connect(self.dir / "shop.db") as c:
+            return c.execute(sql).fetchall()
+
+    def files(self):
+        return sorted(p.name for p in self.outbox.glob("*.txt")) if self.outbox.exists() else []
+
+    def test_cycles_plan_and_deliver_each_step_once(self):
+        self.assertIn("0 decisions", self.run_at("2026-03-01T00:00:00Z").stdout)
+        r = self.run_at("2026-03-13T00:00:00Z")
+        self.assertIn("1 enter, 1 send; 1 messages planned, 1 delivered", r.stdout)
+        self.assertEqual(len(self.files()), 1)
+        text = (self.outbox / self.files()[0]).read_text()
+        self.assertIn("To: ann@x.example\nSubject: <Ann>, we miss you", text)
+        self.assertIn("Hi <Ann> & co", text)  # text parts are plain text
+        self.assertIn("<p>Hi &lt;Ann&gt;</p>", text)  # HTML personalisation is escaped
+        # The same cycle again, and an earlier --now: nothing new.
+        self.assertIn("0 decisions", self.run_at("2026-03-13T00:00:00Z").stdout)
+        self.assertIn("0 decisions", self.run_at("2026-03-10T00:00:00Z").stdout)
+        self.run_at("2026-03-25T00:00:00Z")
+        self.assertEqual(len(self.files()), 3)  # c1 both steps, c2 the first
+        keys = [k for (k,) in self.db("SELECT message_key FROM outbox ORDER BY message_key")]
+        self.assertEqual(len(keys), len(set(keys)))
+        self.assertTrue(all(k.startswith("lapse:") and k.count(":") == 4 for k in keys), keys)
+        self.assertEqual(self.db("SELECT count(*) FROM outbox WHERE state = 'sent'"), [(3,)])
+
+    def test_a_crash_between_delivery_and_marking_does_not_send_twice(self):
+        self.run_at("2026-03-13T00:00:00Z")
+        [(key,)] = self.db("SELECT message_key FROM outbox")
+        # As if the process died after writing the file but before marking it sent.
+        self.db(f"UPDATE outbox SET state = 'pending' WHERE message_key = '{key}'")
+        before = self.files()
+        r = self.run_at("2026-03-14T00:00:00Z")
+        self.assertIn("1 delivered", r.stdout)
+        self.assertEqual(self.files(), before)
+        [(state, detail)] = self.db("SELECT state, detail FROM outbox")
+        self.assertEqual(state, "sent")
+        self.assertTrue(detail.startswith("already in"), detail)
+
+    def test_an_edited_scenario_is_a_new_version_and_enrollments_in_flight_keep_theirs(self):
+        self.run_at("2026-03-23T00:00:00Z")  # the launch: both enter now; last calls due 28 March
+        [(old,)] = self.db("SELECT DISTINCT version FROM enrollments")
+        (self.dir / "scenarios" / "lapse.cvm").write_text(SCENARIO.replace("after 5 days", "after 2 days"))
+        self.run_at("2026-03-28T00:00:00Z")
+        rows = self.db("SELECT version, at FROM decisions WHERE customer_id = 'c2' AND step = 2")
+        # 2026-03-28T00:00:00Z: five days after entry, the old version's (the new says 25 March).
+        self.assertEqual(rows, [(old, 1774656000)])
+        self.assertEqual(len(self.db("SELECT * FROM scenario_versions")), 2)
+
+    def test_a_scenario_with_errors_is_refused_and_the_plan_stays(self):
+        self.run_at("2026-03-13T00:00:00Z")
+        before = self.db("SELECT * FROM enrollments"), self.db("SELECT * FROM meta")
+        (self.dir / "scenarios" / "broken.cvm").write_text("scenario b {\n  when lapsing\n  send nothing_here\n}\n")
+        r = self.run_at("2026-03-25T00:00:00Z", expect=1)
+        self.assertIn("broken.cvm:3:8: error: unknown template 'nothing_here'", r.stderr)
+        self.assertEqual((self.db("SELECT * FROM enrollments"), self.db("SELECT * FROM meta")), before)
+
+
+if __name__ == "__main__":
+    CVMD = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
