@@ -149,6 +149,43 @@ CustomerState::add_customer(const std::string& customer_id)
   return i;
 }
 
+const std::vector<double>*
+CustomerState::numbers_of(dsl::AttrId a) const
+{
+  return a < m_numbers.size() && !m_numbers[a].empty() ? &m_numbers[a] : nullptr;
+}
+
+const std::vector<std::string>*
+CustomerState::texts_of(dsl::AttrId a) const
+{
+  return a < m_texts.size() && !m_texts[a].empty() ? &m_texts[a] : nullptr;
+}
+
+const std::vector<std::uint8_t>*
+CustomerState::flags_of(dsl::AttrId a) const
+{
+  return a < m_flags.size() && !m_flags[a].empty() ? &m_flags[a] : nullptr;
+}
+
+const CustomerState::TextCodes*
+CustomerState::text_codes(dsl::AttrId a) const
+{
+  const auto* texts = texts_of(a);
+  if (!texts) {
+    return nullptr;
+  }
+  auto& entry = m_codes[a];
+  if (entry.codes.size() != texts->size()) {
+    entry.dictionary.clear();
+    entry.dictionary.emplace(std::string(), 0);
+    entry.codes.resize(texts->size());
+    for (std::size_t i = 0; i < texts->size(); ++i) {
+      entry.codes[i] = entry.dictionary.try_emplace((*texts)[i], static_cast<std::uint32_t>(entry.dictionary.size())).first->second;
+    }
+  }
+  return &entry;
+}
+
 std::vector<std::string>
 CustomerState::profile_names() const
 {
@@ -201,6 +238,7 @@ CustomerState::lifecycle_at(std::size_t i, std::int64_t t) const
 void
 CustomerState::derive(std::size_t i)
 {
+  m_codes.clear(); // the lifecycle may change
   const double orders = m_numbers[id_orders][i];
   m_numbers[id_revenue][i] = static_cast<double>(m_cents[i]) / 100.0;
   if (orders == 0) {
@@ -238,6 +276,7 @@ CustomerState::add_order(const OrderRow& order)
 void
 CustomerState::refresh_rankings()
 {
+  m_codes.clear();
   const auto n = m_ids.size();
   const auto& orders = m_numbers[id_orders];
   const auto& revenue = m_numbers[id_revenue];

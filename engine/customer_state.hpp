@@ -37,6 +37,20 @@ public:
   std::optional<std::size_t> index_of(const std::string& customer_id) const;
 
   double number(dsl::AttrId attr, std::size_t i) const;
+  // Whole columns for evaluating over every customer at once; nullptr when the snapshot
+  // does not hold the attribute (every value unknown).
+  const std::vector<double>* numbers_of(dsl::AttrId attr) const;
+  const std::vector<std::string>* texts_of(dsl::AttrId attr) const;
+  const std::vector<std::uint8_t>* flags_of(dsl::AttrId attr) const;
+  // A text column as codes: equal texts, equal codes; the empty text is code 0. Built on
+  // first use and again after any change, so that a condition over every customer
+  // compares integers instead of strings.
+  struct TextCodes
+  {
+    std::vector<std::uint32_t> codes;
+    std::unordered_map<std::string, std::uint32_t> dictionary;
+  };
+  const TextCodes* text_codes(dsl::AttrId attr) const;
   std::string_view text(dsl::AttrId attr, std::size_t i) const;
   bool flag(dsl::AttrId attr, std::size_t i) const;
   // Profile fields by name (the program maps its profile AttrIds to these).
@@ -81,6 +95,7 @@ private:
   std::vector<std::vector<std::uint8_t>> m_flags;
   std::unordered_map<std::string, std::vector<std::string>> m_profile;
   std::vector<std::int64_t> m_cents; // revenue in cents, summed exactly
+  mutable std::unordered_map<dsl::AttrId, TextCodes> m_codes; // text_codes(), empty until used
   std::vector<std::int64_t> m_first_order_at;
   std::vector<std::int64_t> m_last_order_at;
 };

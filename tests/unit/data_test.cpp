@@ -401,6 +401,69 @@ TEST_SUITE("metrics")
   }
 }
 
+#include "engine/audience.hpp"
+
+TEST_SUITE("metrics")
+{
+  TEST_CASE("a condition over all customers at once gives what each customer's evaluation gives")
+  {
+    Workspace w;
+    auto store = w.store();
+    std::string customers = "customer_id,country,email_consent,tier\n";
+    std::string orders = "order_id,customer_id,ordered_at,amount\n";
+    const char* countries[] = {"DE", "FR", "", "AT"};
+    for (int i = 0; i < 60; ++i) {
+      customers += "c" + std::to_string(i) + "," + countries[i % 4] + "," + (i % 3 ? "yes" : "no") + "," +
+                   (i % 5 ? "gold" : "") + "\n";
+      for (int k = 0; k < i % 4; ++k) { // a quarter of them are prospects
+        orders += "o" + std::to_string(i) + "_" + std::to_string(k) + ",c" + std::to_string(i) + ",2026-0" +
+                  std::to_string(1 + (i * 7 + k * 3) % 9) + "-1" + std::to_string(k) + "," +
+                  std::to_string(10 + (i * 13 + k * 29) % 90) + "\n";
+      }
+    }
+    import(*store, ImportKind::customers, w.file("c.csv", customers));
+    import(*store, ImportKind::orders, w.file("o.csv", orders));
+    const auto state = CustomerState::build(*store, *parse_time("2026-11-01T00:00:00Z"), MetricsConfig{});
+    const char* conditions[] = {
+      "lapsing and aov > 50",
+      "not (country = \"DE\") and orders >= 1",
+      "country != \"FR\"",
+      "country != \"XX\"",
+      "country in (\"DE\", \"AT\", \"ZZ\")",
+      "rfm_segment in (\"champions\", \"loyal\") or vip",
+      "lifecycle != \"inactive\"",
+      "aov between 20 and 60 or days_since_last_order <= 200",
+      "aov != 40",
+      "orders in (1, 3)",
+      "revenue > aov",
+      "profile.tier = \"gold\" and email_consent",
+      "ordered within 30 days or value_tier = \"high\"",
+      "big and not inactive",
+    };
+    for (const char* condition : conditions) {
+      CAPTURE(condition);
+      const auto loaded = dsl::load_sources(
+        {{"s.cvm", std::string("segment big = revenue >= 100\nsegment audience = ") + condition + "\n"}},
+        dsl::TemplateCatalog{});
+      REQUIRE(loaded.program);
+      const auto& program = *loaded.program;
+      const auto& c = program.segments.back();
+      const auto mask = audience(c, program, state);
+      REQUIRE(mask.size() == state.size());
+      CustomerFacts facts(state, program, 0);
+      std::size_t matches = 0;
+      for (std::size_t i = 0; i < state.size(); ++i) {
+        facts.move_to(i);
+        CAPTURE(state.id(i));
+        CHECK(static_cast<bool>(mask[i]) == dsl::evaluate(c, program, facts));
+        matches += mask[i];
+      }
+      CHECK(matches > 0); // each condition selects someone here, and all but one not everyone
+      CHECK((matches < state.size() || std::string(condition) == "country != \"XX\""));
+    }
+  }
+}
+
 #include "engine/aggregates.hpp"
 
 TEST_SUITE("metrics")
