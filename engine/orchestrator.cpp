@@ -172,6 +172,17 @@ private:
     return d;
   }
 
+  // Conditions in plain words for the reasons, worded once per condition: a launch writes
+  // the same reason for a million customers.
+  const std::string& described(const dsl::Condition& c, const dsl::Program& program)
+  {
+    auto [it, added] = m_described.try_emplace(&c);
+    if (added) {
+      it->second = dsl::describe(c, program);
+    }
+    return it->second;
+  }
+
   bool holds(const dsl::Condition& c, std::size_t i, std::int64_t t, const Enrollment* e)
   {
     const auto& program = e ? *e->program : m_program;
@@ -192,6 +203,9 @@ private:
 
   bool in_active_window(const dsl::Scenario& s, std::int64_t t) const
   {
+    if (!s.active_from && !s.active_to) {
+      return true;
+    }
     const auto date = format_date(t);
     return (!s.active_from || date >= *s.active_from) && (!s.active_to || date <= *s.active_to);
   }
@@ -210,7 +224,7 @@ private:
       }
       const bool now_true = holds(m_program.scenarios[s].when, i, t, nullptr);
       if (now_true && !was && !(resuming && m_launched.count(m_program.scenarios[s].id))) {
-        try_enter(s, i, t, "when " + dsl::describe(m_program.scenarios[s].when, m_program) + " became true");
+        try_enter(s, i, t, "when " + described(m_program.scenarios[s].when, m_program) + " became true");
       }
       was = now_true;
     }
@@ -326,7 +340,7 @@ private:
     e.due_at.reset();
     if (!scenario.exit.always() && holds(scenario.exit, e.customer, t, &e)) {
       end(e);
-      emit(decision(e, number, Action::exit, "exit when " + dsl::describe(scenario.exit, program)));
+      emit(decision(e, number, Action::exit, "exit when " + described(scenario.exit, program)));
       return;
     }
     const auto next = [&] { schedule_step(enrollment_index, step_index + 1, t); };
@@ -335,7 +349,7 @@ private:
       return next();
     }
     if (!holds(step.condition, e.customer, t, &e)) {
-      emit(decision(e, number, Action::skip, "condition false: " + dsl::describe(step.condition, program)));
+      emit(decision(e, number, Action::skip, "condition false: " + described(step.condition, program)));
       return next();
     }
     const dsl::SendAction* send = &step.send;
@@ -450,7 +464,7 @@ private:
         const auto& scenario = e.program->scenarios[e.scenario];
         if (e.active && !scenario.exit.always() && holds(scenario.exit, i, t, &e)) {
           end(e);
-          emit(decision(e, 0, Action::exit, "exit when " + dsl::describe(scenario.exit, *e.program) + " (on " + ev.type + ")"));
+          emit(decision(e, 0, Action::exit, "exit when " + described(scenario.exit, *e.program) + " (on " + ev.type + ")"));
         }
       }
     }
@@ -515,6 +529,7 @@ private:
   std::unordered_map<std::size_t, Runtime> m_runtime;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> m_agenda;
   std::uint64_t m_seq = 0;
+  std::unordered_map<const dsl::Condition*, std::string> m_described;
   std::uint64_t m_last_id = 0;
   std::set<std::string> m_launched;
   std::vector<std::unique_ptr<dsl::Program>> m_pinned; // older versions of enrollments in flight
