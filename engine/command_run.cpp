@@ -2,6 +2,7 @@
 
 #include "connectors/file_connector.hpp"
 #include "dsl/dsl.hpp"
+#include "engine/command_common.hpp"
 #include "dsl/source.hpp"
 #include "engine/orchestrator.hpp"
 #include "engine/render.hpp"
@@ -83,28 +84,21 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     }
     now = *parsed;
   }
-  const auto loaded = dsl::load({config.scenarios}, config.templates_set ? config.templates : std::string());
-  if (loaded.usage_error) {
-    std::cerr << "cvmd run: " << *loaded.usage_error << "\n";
-    return 2;
+  int refused = 0;
+  const auto loaded = load_scenarios(config, {}, "run", "nothing was planned or sent", refused);
+  if (!loaded) {
+    return refused;
   }
-  if (!loaded.program) { // refused whole: the plan stays as it was
-    for (const auto& d : loaded.diagnostics.all()) {
-      std::cerr << dsl::format_text(d);
-    }
-    std::cerr << "cvmd run: the scenarios have errors; nothing was planned or sent\n";
-    return 1;
-  }
-  const auto& program = *loaded.program;
-  const auto sources = sources_json(loaded.files);
+  const auto& program = *loaded->program;
+  const auto sources = sources_json(loaded->files);
   if (!sources) {
     std::cerr << "cvmd run: a scenario file changed while it was read; try again\n";
     return 2;
   }
   dsl::TemplateCatalog templates;
   dsl::Diagnostics template_problems;
-  if (!loaded.templates_directory.empty()) {
-    templates.load_directory(loaded.templates_directory, template_problems);
+  if (!loaded->templates_directory.empty()) {
+    templates.load_directory(loaded->templates_directory, template_problems);
   }
 
   const auto last = store.meta_time("last_cycle_at");

@@ -1,6 +1,7 @@
 #include "engine/command_simulate.hpp"
 
 #include "dsl/dsl.hpp"
+#include "engine/command_common.hpp"
 #include "engine/command_data.hpp"
 #include "engine/orchestrator.hpp"
 #include "engine/records.hpp"
@@ -134,20 +135,12 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
     return 2;
   }
   const auto& config = opened->config;
-  const auto scenarios = options.scenarios.empty() ? config.scenarios : options.scenarios;
-  const auto loaded = dsl::load({scenarios}, config.templates_set ? config.templates : std::string());
-  if (loaded.usage_error) {
-    std::cerr << "cvmd simulate: " << *loaded.usage_error << "\n";
-    return 2;
+  int failed = 0;
+  const auto loaded = load_scenarios(config, options.scenarios, "simulate", "nothing was simulated", failed);
+  if (!loaded) {
+    return failed;
   }
-  if (!loaded.program) { // refused whole: never a half-applied scenario set
-    for (const auto& d : loaded.diagnostics.all()) {
-      std::cerr << dsl::format_text(d);
-    }
-    std::cerr << "cvmd simulate: the scenarios have errors; nothing was simulated\n";
-    return 1;
-  }
-  const auto& program = *loaded.program;
+  const auto& program = *loaded->program;
 
   std::vector<CustomerEvent> future;
   if (!options.events_file.empty()) {

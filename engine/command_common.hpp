@@ -1,0 +1,19 @@
+#pragma once
+// What the commands that run scenarios share: loading the configured scenario set, whole or
+// not at all.
+
+#include "dsl/dsl.hpp"
+#include "engine/config.hpp"
+
+#include <optional>
+#include <string>
+
+namespace cvmd {
+
+// The scenarios of `folder` (the config's when empty) and their templates. On errors the
+// diagnostics go to stderr with what was not done, and exit_code says 1 (the scenarios are
+// wrong) or 2 (the folder cannot be read).
+std::optional<dsl::LoadResult> load_scenarios(const Config& config, const std::string& folder, const std::string& command,
+                                              const std::string& not_done, int& exit_code);
+
+} // namespace cvmd
