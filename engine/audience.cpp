@@ -3,27 +3,30 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
+#include <unordered_map>
 
 namespace cvmd {
 
 namespace {
 
+// Customers are taken in blocks: every node's mask for a block stays in the L1 cache while
+// the tree is walked, so a condition costs one pass over the columns it reads.
+constexpr std::size_t block = 2048;
+
 using Mask = std::vector<std::uint8_t>;
 
 template <typename Compare>
 void
-compare_column(const std::vector<double>* column, Mask& out, Compare&& compare)
+compare_column(const std::vector<double>* column, std::size_t begin, std::size_t count, std::uint8_t* out,
+               Compare&& compare)
 {
   if (!column) {
-    std::fill(out.begin(), out.end(), 0); // unknown everywhere: every comparison is false
+    std::fill(out, out + count, 0); // unknown everywhere: every comparison is false
     return;
   }
-  const double* v = column->data();
-  std::uint8_t* o = out.data();
-  const std::size_t n = out.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    o[i] = compare(v[i]) ? 1 : 0; // NaN compares false, as in dsl::evaluate
+  const double* v = column->data() + begin;
+  for (std::size_t i = 0; i < count; ++i) {
+    out[i] = compare(v[i]) ? 1 : 0; // NaN compares false, as in dsl::evaluate
   }
 }
 
@@ -34,126 +37,136 @@ public:
 
   Mask evaluate(const dsl::Condition& c)
   {
+    Mask out(m_state.size(), 1);
     if (c.always()) {
-      return Mask(m_state.size(), 1);
+      return out;
     }
-    return node(c, 0);
+    for (std::size_t begin = 0; begin < out.size(); begin += block) {
+      const auto count = std::min(block, out.size() - begin);
+      node(c, 0, begin, count, out.data() + begin);
+    }
+    return out;
   }
 
 private:
-  Mask node(const dsl::Condition& c, std::size_t at)
+  // Writes the subtree's value for customers [begin, begin + count) to out.
+  void node(const dsl::Condition& c, std::size_t at, std::size_t begin, std::size_t count, std::uint8_t* out)
   {
     const auto& n = c.nodes[at];
-    const std::size_t size = m_state.size();
-    if (n.attr >= dsl::attributes().size() || n.attr2 >= dsl::attributes().size() || n.kind == dsl::NodeKind::event) {
-      if (n.kind != dsl::NodeKind::all && n.kind != dsl::NodeKind::any && n.kind != dsl::NodeKind::negate &&
-          n.kind != dsl::NodeKind::segment && n.kind != dsl::NodeKind::constant) {
-        return per_customer(c, at);
-      }
-    }
-    Mask out = take();
+    const bool builtin = n.attr < dsl::attributes().size() && n.attr2 < dsl::attributes().size();
     switch (n.kind) {
     case dsl::NodeKind::constant:
-      std::fill(out.begin(), out.end(), n.number != 0 ? 1 : 0);
-      break;
+      std::fill(out, out + count, n.number != 0 ? 1 : 0);
+      return;
     case dsl::NodeKind::all:
     case dsl::NodeKind::any: {
       const bool all = n.kind == dsl::NodeKind::all;
-      std::fill(out.begin(), out.end(), all ? 1 : 0);
+      std::fill(out, out + count, all ? 1 : 0);
+      auto scratch = take();
       for (std::size_t child = at + 1; child < at + n.size; child += c.nodes[child].size) {
-        auto m = node(c, child);
-        std::uint8_t* o = out.data();
-        const std::uint8_t* v = m.data();
+        node(c, child, begin, count, scratch.data());
+        const std::uint8_t* v = scratch.data();
         if (all) {
-          for (std::size_t i = 0; i < size; ++i) {
-            o[i] &= v[i];
+          for (std::size_t i = 0; i < count; ++i) {
+            out[i] &= v[i];
           }
         } else {
-          for (std::size_t i = 0; i < size; ++i) {
-            o[i] |= v[i];
+          for (std::size_t i = 0; i < count; ++i) {
+            out[i] |= v[i];
           }
         }
-        give(std::move(m));
       }
-      break;
+      give(std::move(scratch));
+      return;
     }
     case dsl::NodeKind::negate:
-      give(std::move(out));
-      out = node(c, at + 1);
-      for (auto& v : out) {
-        v ^= 1;
+      node(c, at + 1, begin, count, out);
+      for (std::size_t i = 0; i < count; ++i) {
+        out[i] ^= 1;
+      }
+      return;
+    case dsl::NodeKind::segment:
+      if (m_program.segments[n.text].always()) {
+        std::fill(out, out + count, 1);
+      } else {
+        node(m_program.segments[n.text], 0, begin, count, out);
+      }
+      return;
+    case dsl::NodeKind::compare_number:
+      if (builtin) {
+        return compare_number(n, begin, count, out);
       }
       break;
-    case dsl::NodeKind::compare_number: {
-      const double x = n.number;
-      const auto* column = m_state.numbers_of(n.attr);
-      switch (n.op) {
-      case dsl::CompareOp::eq:
-        compare_column(column, out, [x](double v) { return v == x; });
-        break;
-      case dsl::CompareOp::ne:
-        compare_column(column, out, [x](double v) { return !std::isnan(v) && v != x; });
-        break;
-      case dsl::CompareOp::lt:
-        compare_column(column, out, [x](double v) { return v < x; });
-        break;
-      case dsl::CompareOp::le:
-        compare_column(column, out, [x](double v) { return v <= x; });
-        break;
-      case dsl::CompareOp::gt:
-        compare_column(column, out, [x](double v) { return v > x; });
-        break;
-      case dsl::CompareOp::ge:
-        compare_column(column, out, [x](double v) { return v >= x; });
-        break;
+    case dsl::NodeKind::compare_text:
+    case dsl::NodeKind::in_text:
+      if (builtin) {
+        return compare_text(n, begin, count, out);
       }
+      break;
+    case dsl::NodeKind::flag:
+      if (builtin) {
+        if (const auto* column = m_state.flags_of(n.attr)) {
+          const std::uint8_t* v = column->data() + begin;
+          for (std::size_t i = 0; i < count; ++i) {
+            out[i] = v[i] != 0 ? 1 : 0;
+          }
+        } else {
+          std::fill(out, out + count, 0);
+        }
+        return;
+      }
+      break;
+    default: // events, comparisons between attributes, numbers in a list: rare
       break;
     }
-    case dsl::NodeKind::compare_text:
-    case dsl::NodeKind::in_text: {
-      // A table from code to match: the column's dictionary is small for the attributes
-      // conditions compare (lifecycle, segments, countries, channels).
-      const auto* t = m_state.text_codes(n.attr);
-      const std::uint32_t values = n.kind == dsl::NodeKind::in_text ? n.count : 1;
-      const bool negate = n.kind == dsl::NodeKind::compare_text && n.op == dsl::CompareOp::ne;
-      std::vector<std::uint8_t> matches(t ? t->dictionary.size() : 1, negate ? 1 : 0);
+    per_customer(c, at, begin, count, out); // and profile fields: exact, one by one
+  }
+
+  void compare_number(const dsl::Node& n, std::size_t begin, std::size_t count, std::uint8_t* out)
+  {
+    const double x = n.number;
+    const auto* column = m_state.numbers_of(n.attr);
+    switch (n.op) {
+    case dsl::CompareOp::eq:
+      return compare_column(column, begin, count, out, [x](double v) { return v == x; });
+    case dsl::CompareOp::ne:
+      return compare_column(column, begin, count, out, [x](double v) { return !std::isnan(v) && v != x; });
+    case dsl::CompareOp::lt:
+      return compare_column(column, begin, count, out, [x](double v) { return v < x; });
+    case dsl::CompareOp::le:
+      return compare_column(column, begin, count, out, [x](double v) { return v <= x; });
+    case dsl::CompareOp::gt:
+      return compare_column(column, begin, count, out, [x](double v) { return v > x; });
+    case dsl::CompareOp::ge:
+      return compare_column(column, begin, count, out, [x](double v) { return v >= x; });
+    }
+  }
+
+  // Through a table from text code to outcome: equal texts have equal codes.
+  void compare_text(const dsl::Node& n, std::size_t begin, std::size_t count, std::uint8_t* out)
+  {
+    const auto* t = m_state.text_codes(n.attr);
+    const std::uint32_t values = n.kind == dsl::NodeKind::in_text ? n.count : 1;
+    const bool negate = n.kind == dsl::NodeKind::compare_text && n.op == dsl::CompareOp::ne;
+    auto& table = m_tables[&n];
+    if (table.empty()) {
+      table.assign(t ? t->dictionary.size() : 1, negate ? 1 : 0);
       for (std::uint32_t k = 0; k < values; ++k) {
         const auto code = code_of(t, m_program.strings[n.text + k]);
-        if (code < matches.size()) {
-          matches[code] = negate ? 0 : 1;
+        if (code < table.size()) {
+          table[code] = negate ? 0 : 1;
         }
       }
-      if (!t) {
-        std::fill(out.begin(), out.end(), matches[0]);
-        break;
-      }
-      const std::uint32_t* codes = t->codes.data();
-      const std::uint8_t* table = matches.data();
-      std::uint8_t* o = out.data();
-      for (std::size_t i = 0; i < size; ++i) {
-        o[i] = table[codes[i]];
-      }
-      break;
     }
-    case dsl::NodeKind::flag:
-      if (const auto* column = m_state.flags_of(n.attr)) {
-        for (std::size_t i = 0; i < size; ++i) {
-          out[i] = (*column)[i] != 0 ? 1 : 0;
-        }
-      } else {
-        std::fill(out.begin(), out.end(), 0);
-      }
-      break;
-    case dsl::NodeKind::segment: {
-      const auto& m = segment(n.text);
-      std::copy(m.begin(), m.end(), out.begin());
-      break;
+    if (!t) {
+      std::fill(out, out + count, table[0]);
+      return;
     }
-    default: // compare_attrs, compare_text_attrs, in_number: rare, exact per customer
-      give(std::move(out));
-      return per_customer(c, at);
+    const std::uint32_t* codes = t->codes.data() + begin;
+    const std::uint8_t* outcome = table.data();
+    for (std::size_t i = 0; i < count; ++i) {
+      out[i] = outcome[codes[i]];
     }
-    return out;
   }
 
   // The code of a text in a column; a text the column never holds gets a code no customer
@@ -168,40 +181,25 @@ private:
     return found == t->dictionary.end() ? nowhere : found->second;
   }
 
-  const Mask& segment(std::uint32_t index)
-  {
-    if (m_segments.size() <= index) {
-      m_segments.resize(m_program.segments.size());
-      m_done.resize(m_program.segments.size(), false);
-    }
-    if (!m_done[index]) {
-      m_segments[index] = evaluate(m_program.segments[index]);
-      m_done[index] = true;
-    }
-    return m_segments[index];
-  }
-
   // One subtree through dsl::evaluate, customer by customer.
-  Mask per_customer(const dsl::Condition& c, std::size_t at)
+  void per_customer(const dsl::Condition& c, std::size_t at, std::size_t begin, std::size_t count, std::uint8_t* out)
   {
-    dsl::Condition sub;
-    sub.nodes.assign(c.nodes.begin() + static_cast<std::ptrdiff_t>(at),
-                     c.nodes.begin() + static_cast<std::ptrdiff_t>(at + c.nodes[at].size));
-    Mask out(m_state.size(), 0);
-    CustomerFacts facts(m_state, m_program, 0);
-    for (std::size_t i = 0; i < m_state.size(); ++i) {
-      facts.move_to(i);
+    auto& sub = m_subtrees[&c.nodes[at]];
+    if (sub.nodes.empty()) {
+      sub.nodes.assign(c.nodes.begin() + static_cast<std::ptrdiff_t>(at),
+                       c.nodes.begin() + static_cast<std::ptrdiff_t>(at + c.nodes[at].size));
+    }
+    CustomerFacts facts(m_state, m_program, begin);
+    for (std::size_t i = 0; i < count; ++i) {
+      facts.move_to(begin + i);
       out[i] = dsl::evaluate(sub, m_program, facts) ? 1 : 0;
     }
-    return out;
   }
 
-  // Masks are reused: at a million customers each is a megabyte, and fresh ones would cost
-  // an allocation and page faults per node.
   Mask take()
   {
     if (m_free.empty()) {
-      return Mask(m_state.size());
+      return Mask(block);
     }
     auto m = std::move(m_free.back());
     m_free.pop_back();
@@ -212,8 +210,8 @@ private:
   const dsl::Program& m_program;
   const CustomerState& m_state;
   std::vector<Mask> m_free;
-  std::vector<Mask> m_segments;
-  std::vector<bool> m_done;
+  std::unordered_map<const dsl::Node*, std::vector<std::uint8_t>> m_tables;
+  std::unordered_map<const dsl::Node*, dsl::Condition> m_subtrees;
 };
 
 } // namespace
