@@ -71,7 +71,7 @@ TimeTriggers::collect(const dsl::Condition& c, const dsl::Program& program, cons
 void
 TimeTriggers::finish()
 {
-  for (auto* v : { &after_last, &after_first }) {
+  for (auto* v : {&after_last, &after_first}) {
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
