@@ -176,6 +176,36 @@ TEST_SUITE("clv")
     CHECK(gamma_gamma_log_likelihood_and_gradient(at, data, nullptr) == doctest::Approx(sum).epsilon(1e-12));
   }
 
+  TEST_CASE("with many groups the likelihoods are summed on two threads and still equal the plain sums")
+  {
+    // 120,000 customers with distinct (x, t_x, T) and (x, monetary): more groups than the
+    // threshold for the second thread, so the split path is the one checked here.
+    std::vector<PurchaseSummary> data;
+    for (int i = 0; i < 120000; ++i) {
+      PurchaseSummary c;
+      c.x = i % 7;
+      c.T = 20 + (i % 997) * 0.05;
+      c.t_x = c.x > 0 ? c.T * ((i % 89) + 1) / 91.0 : 0;
+      c.monetary = c.x > 0 ? 5 + (i % 4999) * 0.037 : 0;
+      data.push_back(c);
+    }
+    const BgNbd m{0.4, 5.0, 0.9, 2.0, 0};
+    const GammaGamma g{3.0, 4.0, 15.0, 0};
+    double bg = 0, gg = 0;
+    for (const auto& c : data) {
+      bg += bgnbd_log_likelihood(m, c.x, c.t_x, c.T);
+      gg += c.x > 0 ? gamma_gamma_log_likelihood(g, c.x, c.monetary) : 0;
+    }
+    CHECK(bgnbd_log_likelihood_and_gradient(m, data, nullptr) == doctest::Approx(bg).epsilon(1e-10));
+    CHECK(gamma_gamma_log_likelihood_and_gradient(g, data, nullptr) == doctest::Approx(gg).epsilon(1e-10));
+    double split[4] = {}, again[4] = {};
+    bgnbd_log_likelihood_and_gradient(m, data, split);
+    bgnbd_log_likelihood_and_gradient(m, data, again);
+    for (int k = 0; k < 4; ++k) {
+      CHECK(split[k] == again[k]); // the same split every time: bit for bit
+    }
+  }
+
   TEST_CASE("fitting needs repeat buyers")
   {
     std::vector<PurchaseSummary> once(10);
