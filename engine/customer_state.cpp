@@ -3,6 +3,7 @@
 #include "engine/clv.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 namespace cvmd {
@@ -197,6 +198,60 @@ CustomerState::profile_names() const
   return out;
 }
 
+void
+CustomerState::reserve(std::size_t customers)
+{
+  m_ids.reserve(customers);
+  m_index.reserve(customers);
+  for (const auto id : derived_number_ids) {
+    m_numbers[id].reserve(customers);
+  }
+  for (const auto id : text_ids) {
+    m_texts[id].reserve(customers);
+  }
+  m_cents.reserve(customers);
+  m_first_order_at.reserve(customers);
+  m_last_order_at.reserve(customers);
+}
+
+void
+CustomerState::keep_only(const std::vector<std::uint8_t>& keep)
+{
+  const auto compact = [&](auto& column) {
+    if (column.empty()) {
+      return;
+    }
+    std::size_t to = 0;
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+      if (keep[i]) {
+        column[to++] = std::move(column[i]);
+      }
+    }
+    column.resize(to);
+  };
+  for (auto& c : m_numbers) {
+    compact(c);
+  }
+  for (auto& c : m_texts) {
+    compact(c);
+  }
+  for (auto& c : m_flags) {
+    compact(c);
+  }
+  for (auto& [name, c] : m_profile) {
+    compact(c);
+  }
+  compact(m_cents);
+  compact(m_first_order_at);
+  compact(m_last_order_at);
+  compact(m_ids);
+  m_index.clear();
+  for (std::size_t i = 0; i < m_ids.size(); ++i) {
+    m_index.emplace(m_ids[i], i);
+  }
+  m_codes.clear();
+}
+
 std::size_t
 CustomerState::ensure_customer(const std::string& customer_id)
 {
@@ -352,24 +407,19 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   s.m_numbers.resize(columns);
   s.m_texts.resize(columns);
   s.m_flags.resize(columns);
-  // A customer whose first order comes after `at` was not a customer yet. (Customers
-  // without any order have no date of their own and are prospects at every `at`.)
-  const auto not_yet = store.customers_first_buying_after(at);
-  std::vector<std::pair<std::vector<std::string>*, const char*>> text_columns;
-  for (const auto* name : text_attributes) {
-    text_columns.emplace_back(&s.texts(name), name);
+  // The store's customer fields in its order, each with its column here.
+  std::vector<std::vector<std::string>*> field_columns;
+  for (const auto& name : customer_fields()) {
+    field_columns.push_back(&s.m_texts[attr(name)]);
   }
   auto& email_consent = s.m_flags[id_email_consent];
   auto& sms_consent = s.m_flags[id_sms_consent];
-  store.for_each_customer([&](const StoredCustomer& c) {
-    if (!not_yet.empty() && not_yet.count(c.customer_id)) {
-      return;
-    }
-    const auto i = s.add_customer(c.customer_id);
-    for (auto& [column, name] : text_columns) {
-      auto it = c.fields.find(name);
-      if (it != c.fields.end()) {
-        (*column)[i] = it->second;
+  s.reserve(static_cast<std::size_t>(store.customer_count()));
+  store.for_each_customer_view([&](const CustomerView& c) {
+    const auto i = s.add_customer(std::string(c.customer_id));
+    for (std::size_t k = 0; k < field_columns.size(); ++k) {
+      if (c.fields[k]) {
+        (*field_columns[k])[i].assign(*c.fields[k]);
       }
     }
     email_consent[i] = c.email_consent ? 1 : 0;
@@ -387,12 +437,21 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   auto& orders = s.m_numbers[id_orders];
   // Customers were read in key order and orders come in key order: walk both together
   // instead of a hash lookup per order.
+  // All orders are read, so that customers who only bought after `at` are seen in the same
+  // pass: they were not customers yet and leave the snapshot below. (Customers without any
+  // order have no date of their own and are prospects at every `at`.)
   std::size_t cursor = 0;
-  store.for_each_order(at, [&](const Purchase& o) {
+  std::vector<std::uint8_t> bought_later;
+  store.for_each_order(std::numeric_limits<std::int64_t>::max(), [&](const Purchase& o) {
     while (cursor < s.m_ids.size() && s.m_ids[cursor] < o.customer_id) {
       ++cursor;
     }
     const auto i = cursor < s.m_ids.size() && s.m_ids[cursor] == o.customer_id ? cursor : s.m_index.at(o.customer_id);
+    if (o.ordered_at > at) {
+      bought_later.resize(s.m_ids.size(), 0);
+      bought_later[i] = 1;
+      return;
+    }
     if (orders[i] == 0) {
       s.m_first_order_at[i] = o.ordered_at;
     }
@@ -400,6 +459,13 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     orders[i] += 1;
     s.m_cents[i] += o.amount_cents; // summed exactly: 0.10 + 0.20 ties with 0.30
   });
+  if (!bought_later.empty()) {
+    std::vector<std::uint8_t> keep(s.m_ids.size(), 1);
+    for (std::size_t i = 0; i < bought_later.size(); ++i) {
+      keep[i] = bought_later[i] && orders[i] == 0 ? 0 : 1;
+    }
+    s.keep_only(keep);
+  }
   for (std::size_t i = 0; i < s.m_ids.size(); ++i) {
     s.derive(i);
   }

@@ -80,6 +80,8 @@ public:
 
 private:
   std::size_t add_customer(const std::string& customer_id);
+  void keep_only(const std::vector<std::uint8_t>& keep); // drops the rows marked 0
+  void reserve(std::size_t customers);
   void derive(std::size_t i); // the per-customer metrics from counts and times
   std::vector<double>& numbers(const char* name);
   std::vector<std::string>& texts(const char* name);

@@ -163,7 +163,9 @@ Result<std::unique_ptr<Store>>
 Store::open(const std::string& path)
 {
   try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    // No mutex per call: a connection is only ever used by one thread at a time (the
+    // import's writer thread takes it over while the main thread reads the file).
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
     db->exec("PRAGMA journal_mode = WAL");
     db->exec("PRAGMA foreign_keys = ON");
     db->exec("PRAGMA synchronous = NORMAL");
@@ -485,26 +487,6 @@ const char* const customer_columns = "customer_id, email, phone, first_name, las
 } // namespace
 
 void
-Store::for_each_customer(const std::function<void(const StoredCustomer&)>& visit) const
-{
-  // Both in key order: the profile fields are merged in while streaming, never held whole.
-  SQLite::Statement profile(*m_db, "SELECT customer_id, name, value FROM customer_profile ORDER BY customer_id, name");
-  bool more_profile = profile.executeStep();
-  SQLite::Statement query(*m_db, std::string("SELECT ") + customer_columns + " FROM customers ORDER BY customer_id");
-  while (query.executeStep()) {
-    auto c = read_customer(query);
-    while (more_profile && profile.getColumn(0).getString() < c.customer_id) {
-      more_profile = profile.executeStep(); // a field whose customer is gone (cannot happen with keys on)
-    }
-    while (more_profile && profile.getColumn(0).getString() == c.customer_id) {
-      c.profile.emplace(profile.getColumn(1).getString(), profile.getColumn(2).getString());
-      more_profile = profile.executeStep();
-    }
-    visit(c);
-  }
-}
-
-void
 Store::for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const
 {
   SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at > ? AND at <= ? "
@@ -521,17 +503,38 @@ Store::for_each_event(std::int64_t after, std::int64_t until, const std::functio
   }
 }
 
-std::unordered_set<std::string>
-Store::customers_first_buying_after(std::int64_t at) const
+void
+Store::for_each_customer_view(const std::function<void(const CustomerView&)>& visit) const
 {
-  std::unordered_set<std::string> out;
-  SQLite::Statement query(*m_db, "SELECT customer_id FROM orders INDEXED BY orders_by_customer "
-                                 "GROUP BY customer_id HAVING min(ordered_at) > ?");
-  query.bind(1, static_cast<int64_t>(at));
+  SQLite::Statement profile(*m_db, "SELECT customer_id, name, value FROM customer_profile ORDER BY customer_id, name");
+  bool more_profile = profile.executeStep();
+  SQLite::Statement query(*m_db, std::string("SELECT ") + customer_columns + " FROM customers ORDER BY customer_id");
+  const auto text = [](const SQLite::Column& c) {
+    return std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
+  };
+  const auto field_count = customer_fields().size();
+  CustomerView v;
+  v.fields.resize(field_count);
+  std::string id;
   while (query.executeStep()) {
-    out.insert(query.getColumn(0).getString());
+    id.assign(text(query.getColumn(0)));
+    v.customer_id = id;
+    for (std::size_t k = 0; k < field_count; ++k) {
+      const auto column = query.getColumn(static_cast<int>(k) + 1);
+      v.fields[k] = column.isNull() ? std::nullopt : std::optional<std::string_view>(text(column));
+    }
+    v.email_consent = query.getColumn(static_cast<int>(field_count) + 1).getInt() != 0;
+    v.sms_consent = query.getColumn(static_cast<int>(field_count) + 2).getInt() != 0;
+    v.profile.clear();
+    while (more_profile && text(profile.getColumn(0)) < v.customer_id) {
+      more_profile = profile.executeStep();
+    }
+    while (more_profile && text(profile.getColumn(0)) == v.customer_id) {
+      v.profile.emplace_back(profile.getColumn(1).getString(), profile.getColumn(2).getString());
+      more_profile = profile.executeStep();
+    }
+    visit(v);
   }
-  return out;
 }
 
 std::optional<StoredCustomer>
