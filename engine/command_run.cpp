@@ -110,6 +110,7 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   OrchestratorSettings settings;
   settings.policies = config.policies;
   settings.default_timezone = config.timezone;
+  settings.rankings_refresh_seconds = config.rankings_refresh_seconds;
   std::vector<Decision> decisions;
   Orchestrator orchestrator(program, state, settings, [&](const Decision& d) { decisions.push_back(d); });
   orchestrator.set_launched(store.launched_scenarios());

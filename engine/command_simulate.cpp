@@ -158,6 +158,7 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
   OrchestratorSettings settings;
   settings.policies = config.policies;
   settings.default_timezone = config.timezone;
+  settings.rankings_refresh_seconds = config.rankings_refresh_seconds;
   const bool table = options.format == "table";
   if (table) {
     std::cout << table_header() << "\n";

@@ -15,7 +15,7 @@ namespace {
 
 // Keys of later subsystems are accepted here and validated by them when they load.
 const char* const known_keys[] = {"store", "scenarios", "templates", "timezone", "lifecycle", "vip",
-                                  "value_tiers", "clv", "acquisition_spend", "policies", "connectors", "server",
+                                  "value_tiers", "clv", "acquisition_spend", "policies", "rankings", "connectors", "server",
                                   "logging"};
 
 std::string
@@ -236,6 +236,24 @@ load_config(const std::string& path)
       if (!known_time_zone(config.timezone)) {
         return Result<Config>::failure(where(file, entry.second.Mark()) + ": error: unknown time zone '" +
                                        config.timezone + "' (an IANA name like Europe/Berlin, or UTC)");
+      }
+    } else if (key == "rankings") {
+      const auto& node = entry.second;
+      if (!node.IsMap() || node.size() != 1 || !node["refresh_every"]) {
+        return Result<Config>::failure(where(file, node.Mark()) +
+                                       ": error: 'rankings' must be {refresh_every: DURATION} (e.g. 1 day, or never)");
+      }
+      const auto& value = node["refresh_every"];
+      const auto text = value.IsScalar() ? value.Scalar() : std::string();
+      if (text == "never") {
+        config.rankings_refresh_seconds = 0;
+      } else {
+        auto every = parse_duration(text);
+        if (!every || *every < 3600) {
+          return Result<Config>::failure(where(file, value.Mark()) + ": error: rankings.refresh_every: " +
+                                         (every ? "at least 1 hour" : every.error()) + ", or never");
+        }
+        config.rankings_refresh_seconds = *every;
       }
     } else if (key == "policies") {
       if (auto error = read_policies(file, entry.second, config.policies); !error.empty()) {

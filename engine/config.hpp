@@ -30,6 +30,7 @@ struct Config
   MetricsConfig metrics; // lifecycle:, vip:, clv:
   std::vector<AcquisitionSpend> acquisition_spend;
   PolicyConfig policies; // policies: {frequency_cap: {max, per}, quiet_hours}
+  std::int64_t rankings_refresh_seconds = 86400; // rankings: {refresh_every: 1 day | never}
 };
 
 // `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a

@@ -199,6 +199,16 @@ CustomerState::profile_names() const
 }
 
 void
+CustomerState::advance_to(std::int64_t at)
+{
+  m_at = at;
+  for (std::size_t i = 0; i < m_ids.size(); ++i) {
+    derive(i);
+  }
+  refresh_rankings();
+}
+
+void
 CustomerState::reserve(std::size_t customers)
 {
   m_ids.reserve(customers);

@@ -66,6 +66,9 @@ public:
   void add_order(const OrderRow& order);
   // Recomputes r/f/m scores, rfm, rfm_segment, vip and value_tier from the current columns.
   void refresh_rankings();
+  // Moves the snapshot's moment: every customer's time-dependent values follow, then the
+  // rankings (the orchestrator's scheduled refresh).
+  void advance_to(std::int64_t at);
   // The customer's index, adding a prospect when the id is new (an event for an unknown
   // customer is kept, not lost).
   std::size_t ensure_customer(const std::string& customer_id);

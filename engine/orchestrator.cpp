@@ -16,6 +16,10 @@ Orchestrator::Impl::run(VirtualClock& clock, std::int64_t until)
       push({*opens, Item::Kind::launch, 0, 0, 0, 0});
     }
   }
+  const auto every = m_settings.rankings_refresh_seconds;
+  if (every > 0 && m_triggers.rankings) {
+    push({(start / every + 1) * every, Item::Kind::refresh, 0, 0, 0, 0});
+  }
   while (!m_agenda.empty() && m_agenda.top().at < until) {
     const auto item = m_agenda.top();
     m_agenda.pop();
@@ -23,6 +27,15 @@ Orchestrator::Impl::run(VirtualClock& clock, std::int64_t until)
     switch (item.kind) {
     case Item::Kind::event:
       on_event(m_events[item.a]);
+      break;
+    case Item::Kind::refresh: // the rankings move: whoever now matches enters
+      m_state.advance_to(item.at);
+      ++m_stats.refreshes;
+      for (std::size_t i = 0; i < m_state.size(); ++i) {
+        ++m_check_generation[i];
+        check(i, item.at);
+      }
+      push({item.at + m_settings.rankings_refresh_seconds, Item::Kind::refresh, 0, 0, 0, 0});
       break;
     case Item::Kind::launch: // an active window opens: every customer is checked
       for (std::size_t i = 0; i < m_state.size(); ++i) {

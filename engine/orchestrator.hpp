@@ -38,6 +38,10 @@ struct OrchestratorSettings
 {
   PolicyConfig policies;
   std::string default_timezone = "UTC"; // for customers without one
+  // Scores, RFM segments, VIP and value tiers rank customers against each other; they are
+  // recomputed this often (aligned to UTC midnight for whole days), and every customer is
+  // checked again after. 0: never (they keep the snapshot's values).
+  std::int64_t rankings_refresh_seconds = 86400;
 };
 
 struct OrchestratorStats
@@ -45,6 +49,7 @@ struct OrchestratorStats
   std::size_t decisions = 0;
   std::size_t evaluations = 0; // conditions evaluated
   std::size_t enrollments = 0;
+  std::size_t refreshes = 0; // of the rankings
 };
 
 class Orchestrator

@@ -30,6 +30,7 @@ struct Item
   enum class Kind : std::uint8_t
   {
     event,
+    refresh,
     launch,
     check,
     step

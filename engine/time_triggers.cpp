@@ -28,7 +28,17 @@ TimeTriggers::collect(const dsl::Condition& c, const dsl::Program& program, cons
   static const auto since_first = static_cast<dsl::AttrId>(*dsl::find_attribute("days_since_first_order"));
   static const auto lifecycle = static_cast<dsl::AttrId>(*dsl::find_attribute("lifecycle"));
   const auto is_time = [&](dsl::AttrId a) { return a == since_last || a == since_first || a == lifecycle; };
+  static const dsl::AttrId ranked[] = {
+    static_cast<dsl::AttrId>(*dsl::find_attribute("r_score")),  static_cast<dsl::AttrId>(*dsl::find_attribute("f_score")),
+    static_cast<dsl::AttrId>(*dsl::find_attribute("m_score")),  static_cast<dsl::AttrId>(*dsl::find_attribute("rfm")),
+    static_cast<dsl::AttrId>(*dsl::find_attribute("rfm_segment")), static_cast<dsl::AttrId>(*dsl::find_attribute("vip")),
+    static_cast<dsl::AttrId>(*dsl::find_attribute("value_tier"))};
   for (const auto& n : c.nodes) {
+    if (n.kind != dsl::NodeKind::segment && n.kind != dsl::NodeKind::event &&
+        (std::find(std::begin(ranked), std::end(ranked), n.attr) != std::end(ranked) ||
+         std::find(std::begin(ranked), std::end(ranked), n.attr2) != std::end(ranked))) {
+      rankings = true;
+    }
     auto& to = n.attr == since_first ? after_first : after_last;
     switch (n.kind) {
     case dsl::NodeKind::compare_number:

@@ -18,7 +18,8 @@ struct TimeTriggers
 {
   std::vector<std::int64_t> after_last;  // seconds after the last order
   std::vector<std::int64_t> after_first; // seconds after the first order
-  bool daily = false; // a comparison between two attributes: check every day instead
+  bool daily = false;    // a comparison between two attributes: check every day instead
+  bool rankings = false; // reads scores, RFM segments, VIP or value tiers: changes on refreshes
 
   void collect(const dsl::Condition& c, const dsl::Program& program, const MetricsConfig& config, int depth = 0);
   void finish(); // sorts and removes repeats
