@@ -206,6 +206,10 @@ class SimulateCommand(unittest.TestCase):
         (self.dir / "cvmd.yaml").write_text("timezone: Mars/Olympus\n")
         r = self.simulate()
         self.assertIn("cvmd.yaml:1:11: error: unknown time zone 'Mars/Olympus'", r.stderr)
+        (self.dir / "cvmd.yaml").write_text("rankings:\n  refresh_every: 10 minutes\n")
+        r = self.simulate()
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cvmd.yaml:2:18: error: rankings.refresh_every: at least 1 hour, or never", r.stderr)
 
 
 if __name__ == "__main__":
