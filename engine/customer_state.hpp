@@ -24,6 +24,7 @@ struct MetricsConfig
   double clv_horizon_days = 365;
   double clv_discount_rate = 0.10; // per year
   bool predict_clv = true;          // fit BG/NBD + Gamma-Gamma when building a snapshot
+  std::size_t two_readers_from = 200000; // customers from which orders are read on two threads
 };
 
 class CustomerState

@@ -32,19 +32,18 @@ Orchestrator::Impl::run(VirtualClock& clock, std::int64_t until)
       m_state.advance_to(item.at);
       ++m_stats.refreshes;
       for (std::size_t i = 0; i < m_state.size(); ++i) {
-        ++m_check_generation[i];
         check(i, item.at);
       }
       push({item.at + m_settings.rankings_refresh_seconds, Item::Kind::refresh, 0, 0, 0, 0});
       break;
     case Item::Kind::launch: // an active window opens: every customer is checked
       for (std::size_t i = 0; i < m_state.size(); ++i) {
-        ++m_check_generation[i];
         check(i, item.at);
       }
       break;
     case Item::Kind::check:
-      if (item.b == m_check_generation[item.a]) {
+      if (item.at == m_pending_check[item.a]) { // else superseded by an earlier one
+        m_pending_check[item.a] = no_check;
         check(item.a, item.at);
       }
       break;
@@ -118,7 +117,7 @@ void
 Orchestrator::Impl::check(std::size_t i, std::int64_t t, bool resuming)
 {
   m_was_true.resize(std::max(m_was_true.size(), m_state.size() * m_state_scenarios.size()), 0);
-  m_check_generation.resize(std::max(m_check_generation.size(), m_state.size()), 0);
+  m_pending_check.resize(std::max(m_pending_check.size(), m_state.size()), no_check);
   for (std::size_t k = 0; k < m_state_scenarios.size(); ++k) {
     const auto s = m_state_scenarios[k];
     auto& was = m_was_true[i * m_state_scenarios.size() + k];
@@ -132,9 +131,13 @@ Orchestrator::Impl::check(std::size_t i, std::int64_t t, bool resuming)
     }
     was = now_true;
   }
+  // One pending check per customer: the earliest. Orders only move trigger moments later,
+  // so an earlier pending check fires, finds nothing new and plans the next one.
   if (m_state.has_orders(i)) {
-    if (const auto next = m_triggers.next_after(t, m_state.first_order_at(i), m_state.last_order_at(i))) {
-      push({*next, Item::Kind::check, 0, 0, i, m_check_generation[i]});
+    if (const auto next = m_triggers.next_after(t, m_state.first_order_at(i), m_state.last_order_at(i));
+        next && *next < m_pending_check[i]) {
+      m_pending_check[i] = *next;
+      push({*next, Item::Kind::check, 0, 0, i, 0});
     }
   }
 }
@@ -250,10 +253,6 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
       try_enter(s, i, t, "on " + scenario.on_event);
     }
   }
-  if (m_check_generation.size() <= i) {
-    m_check_generation.resize(i + 1, 0);
-  }
-  ++m_check_generation[i]; // the times of the next checks moved with the order
   check(i, t);
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -178,7 +179,8 @@ private:
   std::vector<std::size_t> m_state_scenarios;
   TimeTriggers m_triggers;
   std::vector<std::uint8_t> m_was_true; // customer × state scenario
-  std::vector<std::uint64_t> m_check_generation;
+  static constexpr std::int64_t no_check = std::numeric_limits<std::int64_t>::max();
+  std::vector<std::int64_t> m_pending_check; // per customer: the moment of its next check
   std::vector<CustomerEvent> m_events;
   std::vector<Enrollment> m_enrollments;
   std::unordered_map<std::size_t, Runtime> m_runtime;

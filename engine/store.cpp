@@ -179,6 +179,18 @@ Store::open(const std::string& path)
   }
 }
 
+Result<std::unique_ptr<Store>>
+Store::reader() const
+{
+  try {
+    auto db = std::make_unique<SQLite::Database>(m_path, SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    db->setBusyTimeout(5000);
+    return std::unique_ptr<Store>(new Store(m_path, std::move(db)));
+  } catch (const std::exception& e) {
+    return Result<std::unique_ptr<Store>>::failure(m_path + ": cannot open the store for reading: " + e.what());
+  }
+}
+
 int
 Store::version() const
 {
@@ -452,6 +464,28 @@ Store::for_each_order(std::int64_t until, const std::function<void(const Purchas
   SQLite::Statement query(*m_db, "SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY orders_by_customer "
                                  "WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
   query.bind(1, static_cast<int64_t>(until));
+  Purchase row;
+  while (query.executeStep()) {
+    const auto id = query.getColumn(0);
+    row.customer_id.assign(id.getText(), static_cast<std::size_t>(id.getBytes()));
+    row.ordered_at = query.getColumn(1).getInt64();
+    row.amount_cents = query.getColumn(2).getInt64();
+    visit(row);
+  }
+}
+
+void
+Store::for_each_order_of(const std::string& first, const std::optional<std::string>& end,
+                         const std::function<void(const Purchase&)>& visit) const
+{
+  // Two statements rather than an optional bound, so that both bounds limit the index range.
+  SQLite::Statement query(*m_db, std::string("SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY "
+                                             "orders_by_customer WHERE customer_id >= ?") +
+                                   (end ? " AND customer_id < ?" : "") + " ORDER BY customer_id, ordered_at");
+  query.bind(1, first);
+  if (end) {
+    query.bind(2, *end);
+  }
   Purchase row;
   while (query.executeStep()) {
     const auto id = query.getColumn(0);

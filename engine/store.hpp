@@ -151,6 +151,12 @@ public:
 
   // Orders up to `until` (inclusive), grouped by customer and in time order.
   void for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const;
+  // All orders of the customers in [first, end) by id (no end: to the last), grouped by
+  // customer and in time order: two connections can read two halves at once.
+  void for_each_order_of(const std::string& first, const std::optional<std::string>& end,
+                         const std::function<void(const Purchase&)>& visit) const;
+  // A second, read-only connection to the same store, for reading on another thread.
+  Result<std::unique_ptr<Store>> reader() const;
   void for_each_customer_view(const std::function<void(const CustomerView&)>& visit) const;
   // Events in (after, until], in time order.
   void for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const;

@@ -405,6 +405,37 @@ TEST_SUITE("metrics")
 
 TEST_SUITE("metrics")
 {
+  TEST_CASE("orders read by two connections at once give the same snapshot as one")
+  {
+    Workspace w;
+    auto store = w.store();
+    std::string orders = "order_id,customer_id,ordered_at,amount\n";
+    for (int i = 0; i < 41; ++i) { // c40 only buys after the snapshot's moment
+      for (int k = 0; k <= i % 3; ++k) {
+        orders += "o" + std::to_string(i) + "_" + std::to_string(k) + ",c" + std::to_string(i) + "," +
+                  (i == 40 ? "2026-10-01" : "2026-0" + std::to_string(1 + (i + k) % 8) + "-0" + std::to_string(1 + k)) +
+                  "," + std::to_string(5 + i + k) + "\n";
+      }
+    }
+    import(*store, ImportKind::orders, w.file("o.csv", orders));
+    MetricsConfig one, two;
+    one.predict_clv = two.predict_clv = false;
+    one.two_readers_from = 1000000;
+    two.two_readers_from = 1;
+    const auto at = *parse_time("2026-09-01T00:00:00Z");
+    const auto a = CustomerState::build(*store, at, one);
+    const auto b = CustomerState::build(*store, at, two);
+    REQUIRE(a.size() == 40);
+    REQUIRE(b.size() == a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a.id(i) == b.id(i));
+      for (const char* name : {"orders", "revenue", "days_since_last_order", "r_score", "m_score"}) {
+        CHECK(a.number(attr(name), i) == b.number(attr(name), i));
+      }
+      CHECK(a.text(attr("rfm_segment"), i) == b.text(attr("rfm_segment"), i));
+    }
+  }
+
   TEST_CASE("a condition over all customers at once gives what each customer's evaluation gives")
   {
     Workspace w;
