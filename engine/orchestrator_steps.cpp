@@ -75,6 +75,11 @@ Orchestrator::Impl::run_step(Enrollment& e, std::size_t step_index)
   if (e.variant == "holdout") {
     d.action = Action::suppress;
     d.reason = "holdout: measured, never messaged";
+    if (step.kind == dsl::Step::Kind::split) { // not assigned to any variant: no message to name
+      d.channel.clear();
+      d.template_name.clear();
+      d.reason += " (split " + step.split_name + " not assigned)";
+    }
     emit(d);
     return next();
   }

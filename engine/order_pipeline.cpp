@@ -85,9 +85,7 @@ OrderPipeline::write_batches()
     lock.unlock();
     std::exception_ptr error;
     try {
-      for (std::size_t i = 0; i < m_to_write; ++i) {
-        m_writer.append_order(m_writing[i]);
-      }
+      m_writer.append_orders(m_writing.data(), m_to_write);
     } catch (...) {
       error = std::current_exception();
     }

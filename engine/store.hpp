@@ -110,6 +110,7 @@ public:
     void commit();
     bool bulk() const { return m_bulk; }
     void append_order(const OrderRow& row);
+    void append_orders(const OrderRow* rows, std::size_t count); // the rows outlive the call
     // Creates the customers the orders name and builds the indexes. False: an order_id
     // appears twice; nothing is usable, the caller rolls back and imports row by row.
     bool finish_bulk_orders(std::int64_t now);

@@ -177,6 +177,30 @@ TEST_SUITE("import")
     CHECK(db.execAndGet("SELECT count(*) FROM pragma_foreign_key_check('orders')").getInt() == 0);
   }
 
+  TEST_CASE("a first load of many orders writes every row once, in statements of many rows")
+  {
+    Workspace w;
+    auto store = w.store();
+    std::string csv = "order_id,customer_id,ordered_at,amount,currency\n";
+    std::int64_t cents = 0;
+    for (int i = 0; i < 9000; ++i) { // two pipeline batches, many 128-row statements, a remainder
+      csv += "o" + std::to_string(i) + ",c" + std::to_string(i % 777) + ",2026-03-01T10:00:00Z," + std::to_string(i % 50) +
+             "." + std::to_string(10 + i % 90) + ",EUR\n";
+      cents += (i % 50) * 100 + 10 + i % 90;
+    }
+    const auto path = w.file("o.csv", csv);
+    auto first = import(*store, ImportKind::orders, path);
+    CHECK(first.inserted == 9000);
+    CHECK(store->order_count() == 9000);
+    CHECK(store->customer_count() == 777);
+    std::int64_t stored = 0;
+    store->for_each_order(now, [&](const Purchase& p) { stored += p.amount_cents; });
+    CHECK(stored == cents);
+    auto again = import(*store, ImportKind::orders, path);
+    CHECK(again.unchanged == 9000);
+    CHECK(store->order_count() == 9000);
+  }
+
   TEST_CASE("the same order id twice in a first load: identical rows count once, different ones are refused with their line")
   {
     Workspace w;
