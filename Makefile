@@ -31,7 +31,11 @@ demo: build
 	  rm -f $(BUILD)/cdnow.db $(BUILD)/cdnow.db-wal $(BUILD)/cdnow.db-shm; \
 	  CVMD=$(BUILD)/cvmd examples/cdnow/load.sh "$(CDNOW)" $(BUILD)/cdnow.db && \
 	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db clv --at 1997-09-30 && \
-	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db metrics --at 1998-06-30 --format csv; \
+	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db metrics --at 1998-06-30 --format csv && \
+	  echo && echo "== The standard scenarios over the CDNOW customers, the week after the data ends (simulated)" && \
+	  $(BUILD)/cvmd --store $(BUILD)/cdnow.db simulate --from 1998-07-01 --days 7 --scenarios scenarios \
+	    --format table > $(BUILD)/cdnow-week.txt && head -12 $(BUILD)/cdnow-week.txt && echo "..." && \
+	  awk 'NR > 1 { n[$$5]++ } END { for (a in n) printf "%s %d\n", a, n[a] }' $(BUILD)/cdnow-week.txt | sort; \
 	fi
 
 # libFuzzer over parse+check; FUZZ_SECONDS=600 is the issue's ten minutes.
