@@ -6,6 +6,7 @@
 #include <future>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 
 namespace cvmd {
 
@@ -127,7 +128,9 @@ std::size_t
 CustomerState::add_customer(const std::string& customer_id)
 {
   const auto i = m_ids.size();
-  m_index.emplace(customer_id, i);
+  if (m_indexed) {
+    m_index.emplace(customer_id, i);
+  }
   m_ids.push_back(customer_id);
   for (const auto id : derived_number_ids) {
     m_numbers[id].push_back(std::nan(""));
@@ -200,6 +203,20 @@ CustomerState::profile_names() const
 }
 
 void
+CustomerState::index_all() const
+{
+  if (m_indexed) {
+    return;
+  }
+  m_index.clear();
+  m_index.reserve(m_ids.size());
+  for (std::size_t i = 0; i < m_ids.size(); ++i) {
+    m_index.emplace(m_ids[i], i);
+  }
+  m_indexed = true;
+}
+
+void
 CustomerState::advance_to(std::int64_t at)
 {
   m_at = at;
@@ -213,7 +230,6 @@ void
 CustomerState::reserve(std::size_t customers)
 {
   m_ids.reserve(customers);
-  m_index.reserve(customers);
   for (const auto id : derived_number_ids) {
     m_numbers[id].reserve(customers);
   }
@@ -257,15 +273,14 @@ CustomerState::keep_only(const std::vector<std::uint8_t>& keep)
   compact(m_last_order_at);
   compact(m_ids);
   m_index.clear();
-  for (std::size_t i = 0; i < m_ids.size(); ++i) {
-    m_index.emplace(m_ids[i], i);
-  }
+  m_indexed = false;
   m_codes.clear();
 }
 
 std::size_t
 CustomerState::ensure_customer(const std::string& customer_id)
 {
+  index_all();
   const auto it = m_index.find(customer_id);
   return it == m_index.end() ? add_customer(customer_id) : it->second;
 }
@@ -325,6 +340,7 @@ CustomerState::derive(std::size_t i)
 void
 CustomerState::add_order(const OrderRow& order)
 {
+  index_all();
   auto it = m_index.find(order.customer_id);
   const auto i = it == m_index.end() ? add_customer(order.customer_id) : it->second;
   auto& orders = m_numbers[id_orders][i];
@@ -463,7 +479,10 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
       while (cursor < last && s.m_ids[cursor] < o.customer_id) {
         ++cursor;
       }
-      const auto i = cursor < last && s.m_ids[cursor] == o.customer_id ? cursor : s.m_index.at(o.customer_id);
+      if (cursor >= last || s.m_ids[cursor] != o.customer_id) {
+        throw std::runtime_error("order of customer '" + o.customer_id + "' out of key order or without its customer");
+      }
+      const auto i = cursor;
       if (o.ordered_at > at) {
         bought_later[i] = 1;
         later = true;
@@ -512,6 +531,7 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
     settings.horizon_periods = std::max(1.0, std::round(config.clv_horizon_days / 7));
     settings.annual_discount_rate = config.clv_discount_rate;
     for (const auto& c : summaries) {
+      s.index_all();
       const auto it = s.m_index.find(c.customer_id);
       if (!purchases || it == s.m_index.end()) {
         continue;
@@ -529,6 +549,7 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
 std::optional<std::size_t>
 CustomerState::index_of(const std::string& customer_id) const
 {
+  index_all();
   auto it = m_index.find(customer_id);
   return it == m_index.end() ? std::nullopt : std::optional<std::size_t>(it->second);
 }

@@ -93,7 +93,11 @@ private:
   MetricsConfig m_config;
   std::int64_t m_at = 0;
   std::vector<std::string> m_ids;
-  std::unordered_map<std::string, std::size_t> m_index;
+  // Built on first lookup: a listing of every customer never needs it, and a million
+  // string keys cost more than a second.
+  mutable std::unordered_map<std::string, std::size_t> m_index;
+  mutable bool m_indexed = false;
+  void index_all() const;
   // One column per attribute, indexed by AttrId; an empty column is an attribute the
   // snapshot does not hold (its values are unknown).
   std::vector<std::vector<double>> m_numbers;
