@@ -485,13 +485,12 @@ Store::event_count() const
   return m_db->execAndGet("SELECT count(*) FROM events").getInt64();
 }
 
+namespace {
+
+// Rows of (customer_id, ordered_at, amount_cents); one Purchase reused for all of them.
 void
-Store::for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const
+visit_purchases(SQLite::Statement& query, const std::function<void(const Purchase&)>& visit)
 {
-  // Answered from orders_by_customer alone (it covers these columns): one sequential scan.
-  SQLite::Statement query(*m_db, "SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY orders_by_customer "
-                                 "WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
-  query.bind(1, static_cast<int64_t>(until));
   Purchase row;
   while (query.executeStep()) {
     const auto id = query.getColumn(0);
@@ -500,6 +499,18 @@ Store::for_each_order(std::int64_t until, const std::function<void(const Purchas
     row.amount_cents = query.getColumn(2).getInt64();
     visit(row);
   }
+}
+
+} // namespace
+
+void
+Store::for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const
+{
+  // Answered from orders_by_customer alone (it covers these columns): one sequential scan.
+  SQLite::Statement query(*m_db, "SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY orders_by_customer "
+                                 "WHERE ordered_at <= ? ORDER BY customer_id, ordered_at");
+  query.bind(1, static_cast<int64_t>(until));
+  visit_purchases(query, visit);
 }
 
 void
@@ -514,14 +525,7 @@ Store::for_each_order_of(const std::string& first, const std::optional<std::stri
   if (end) {
     query.bind(2, *end);
   }
-  Purchase row;
-  while (query.executeStep()) {
-    const auto id = query.getColumn(0);
-    row.customer_id.assign(id.getText(), static_cast<std::size_t>(id.getBytes()));
-    row.ordered_at = query.getColumn(1).getInt64();
-    row.amount_cents = query.getColumn(2).getInt64();
-    visit(row);
-  }
+  visit_purchases(query, visit);
 }
 
 namespace {
