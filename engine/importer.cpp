@@ -2,6 +2,7 @@
 
 #include "dsl/source.hpp"
 #include "engine/order_pipeline.hpp"
+#include "engine/policies.hpp"
 #include "engine/records.hpp"
 #include "engine/values.hpp"
 
@@ -190,6 +191,9 @@ private:
         if (name == "email" && !value.empty() &&
             (value.find('@') == std::string::npos || value.find_first_of(" \t<>,;") != std::string::npos)) {
           return "email '" + value + "' is not an email address";
+        }
+        if (name == "timezone" && !value.empty() && !known_time_zone(value)) {
+          return "timezone '" + value + "' is not an IANA time zone (e.g. Europe/Berlin, or UTC)";
         }
         if (name == "country" && !value.empty() &&
             (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||

@@ -319,6 +319,11 @@ TEST_SUITE("import")
     CHECK(twice.problems.at(0).find(":3: customer_id 'c2' appears twice in this file") != std::string::npos);
     auto bad = import(*store, ImportKind::customers, w.file("c4.csv", "customer_id,email,sms_consent\nc3,nope,maybe\n"));
     CHECK(bad.problems.at(0).find(":2: email 'nope' is not an email address") != std::string::npos);
+    auto zone = import(*store, ImportKind::customers,
+                       w.file("c5.csv", "customer_id,timezone\nc6,Europe/Berlin\nc7,Mars/Olympus\nc8,\n"));
+    CHECK_FALSE(zone.written);
+    REQUIRE(zone.problems.size() == 1);
+    CHECK(zone.problems.at(0).find(":3: timezone 'Mars/Olympus' is not an IANA time zone") != std::string::npos);
   }
 
   TEST_CASE("events come as JSON Lines with properties")
