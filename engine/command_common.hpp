@@ -16,4 +16,12 @@ namespace cvmd {
 std::optional<dsl::LoadResult> load_scenarios(const Config& config, const std::string& folder, const std::string& command,
                                               const std::string& not_done, int& exit_code);
 
+// The name an event carries in its properties (JSON): the template of opened/clicked, the
+// channel of unsubscribed; empty when none.
+std::string property_name(const std::string& properties);
+
+// Whether any condition reads clv, p_alive or expected_orders: then the snapshot fits the
+// CLV models (seconds at a million customers), else it need not.
+bool uses_predictions(const dsl::Program& program);
+
 } // namespace cvmd

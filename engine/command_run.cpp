@@ -104,7 +104,10 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   const auto last = store.meta_time("last_cycle_at");
   const auto start = last ? std::min(*last, now) : now;
   auto metrics = config.metrics;
-  metrics.predict_clv = false;
+  metrics.predict_clv = uses_predictions(program);
+  // A customer whose first order lies after the cycle's start stays, as a prospect, so
+  // that the order arriving in this cycle finds their address, consent and profile.
+  metrics.keep_later_buyers = true;
   auto state = CustomerState::build(store, start, metrics);
 
   OrchestratorSettings settings;
@@ -120,31 +123,68 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   });
   store.for_each_message([&](const OutboxMessage& m) { orchestrator.add_sent(m); });
   std::size_t unloadable = 0;
+  // Older versions are compiled once each, however many enrollments are on them.
+  std::map<std::pair<std::string, std::string>, const dsl::Program*> pinned_versions;
   for (const auto& record : store.open_enrollments(start - longest_goal_window)) {
     const auto* current = program.find_scenario(record.scenario);
-    std::unique_ptr<dsl::Program> pinned;
+    const dsl::Program* pinned = nullptr;
     if (!current || current->version != record.version) {
-      if (const auto source = store.scenario_source(record.scenario, record.version)) {
-        pinned = compile_pinned(source->second, templates);
+      const auto key = std::pair{record.scenario, record.version};
+      auto found = pinned_versions.find(key);
+      if (found == pinned_versions.end()) {
+        const auto source = store.scenario_source(record.scenario, record.version);
+        auto compiled = source ? compile_pinned(source->second, templates) : nullptr;
+        found = pinned_versions.emplace(key, compiled ? orchestrator.keep(std::move(compiled)) : nullptr).first;
       }
+      pinned = found->second;
       if (!pinned) {
         ++unloadable;
         continue;
       }
     }
-    if (!orchestrator.restore(record, std::move(pinned))) {
+    if (!orchestrator.restore(record, pinned)) {
       ++unloadable;
     }
   }
-  store.for_each_event(std::numeric_limits<std::int64_t>::min(), start, [&](const EventRow& row) {
-    orchestrator.add_history({row.customer_id, row.type, row.at, {}, 0, {}});
+  // What arrived since the last cycle: by time, and also by the order rows were stored, so
+  // that a row stored late (stamped before the last cycle) still starts, ends or converts
+  // what it should, once. Rows stored while this cycle runs wait for the next one.
+  const auto stored_orders = store.last_order_seq();
+  const auto stored_events = store.last_event_id();
+  const auto seen_orders = store.meta_time("last_order_seq");
+  const auto seen_events = store.meta_time("last_event_id");
+  constexpr auto ever = std::numeric_limits<std::int64_t>::min();
+  store.for_each_event(ever, start, [&](const EventRow& row) {
+    orchestrator.add_history({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
   });
-  store.for_each_event(start, now, [&](const EventRow& row) {
-    orchestrator.schedule({row.customer_id, row.type, row.at, {}, 0, {}});
-  });
-  store.for_each_order_between(start, now, [&](const OrderRow& o) {
-    orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id});
-  });
+  store.for_each_event(
+    start, now,
+    [&](const EventRow& row) {
+      orchestrator.schedule({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
+    },
+    {0, stored_events});
+  store.for_each_order_between(
+    start, now,
+    [&](const OrderRow& o) {
+      orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, false});
+    },
+    {0, stored_orders});
+  if (last && seen_events) {
+    store.for_each_event(
+      ever, start,
+      [&](const EventRow& row) {
+        orchestrator.schedule({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, true});
+      },
+      {*seen_events, stored_events});
+  }
+  if (last && seen_orders) {
+    store.for_each_order_between(
+      ever, start,
+      [&](const OrderRow& o) {
+        orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, true});
+      },
+      {*seen_orders, stored_orders});
+  }
   VirtualClock clock(start);
   orchestrator.run(clock, now + 1);
 
@@ -170,6 +210,8 @@ run_once(const GlobalOptions& global, const RunOptions& options)
       }
     }
     writer.set_meta_time("last_cycle_at", now);
+    writer.set_meta_time("last_order_seq", stored_orders);
+    writer.set_meta_time("last_event_id", stored_events);
     writer.commit();
   }
 

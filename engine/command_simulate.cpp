@@ -89,35 +89,6 @@ read_future_events(const std::string& path, std::int64_t from)
   return out;
 }
 
-bool
-uses_predictions(const dsl::Program& program)
-{
-  const auto uses = [&](const dsl::Condition& c) {
-    for (const auto& n : c.nodes) {
-      const auto& name = dsl::attributes()[std::min<std::size_t>(n.attr, dsl::attributes().size() - 1)].name;
-      if (n.attr < dsl::attributes().size() && (name == "clv" || name == "p_alive" || name == "expected_orders")) {
-        return true;
-      }
-    }
-    return false;
-  };
-  for (const auto& c : program.segments) {
-    if (uses(c)) {
-      return true;
-    }
-  }
-  for (const auto& s : program.scenarios) {
-    bool any = uses(s.when) || uses(s.where) || uses(s.exit);
-    for (const auto& step : s.steps) {
-      any = any || uses(step.condition);
-    }
-    if (any) {
-      return true;
-    }
-  }
-  return false;
-}
-
 int
 run_simulate(const GlobalOptions& global, const SimulateOptions& options)
 {
@@ -167,19 +138,7 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
     std::cout << (table ? to_table_line(d) : to_json_line(d)) << "\n";
   });
   opened->store->for_each_event(std::numeric_limits<std::int64_t>::min(), *from - 1, [&](const EventRow& row) {
-    CustomerEvent e{row.customer_id, row.type, row.at, {}, 0, {}};
-    if (!row.properties.empty()) {
-      boost::system::error_code ec;
-      const auto properties = boost::json::parse(row.properties, ec);
-      if (!ec && properties.is_object()) {
-        for (const char* key : {"template", "channel"}) {
-          if (const auto* value = properties.as_object().if_contains(key); value && value->is_string()) {
-            e.name = std::string(value->as_string());
-          }
-        }
-      }
-    }
-    orchestrator.add_history(e);
+    orchestrator.add_history({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
   });
   for (const auto& e : future) {
     orchestrator.schedule(e);

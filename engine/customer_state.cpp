@@ -506,7 +506,7 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   } else {
     read_range(store, 0, n, any_later);
   }
-  if (any_later) {
+  if (any_later && !config.keep_later_buyers) {
     std::vector<std::uint8_t> keep(s.m_ids.size(), 1);
     for (std::size_t i = 0; i < n; ++i) {
       keep[i] = bought_later[i] && orders[i] == 0 ? 0 : 1;

@@ -44,7 +44,9 @@ MomentFacts::in_window(std::int64_t t, const dsl::EventQuery& q) const
   if (q.within_seconds > 0) {
     return t >= m_at - q.within_seconds;
   }
-  return !m_entered_at || t > *m_entered_at; // since entry; outside a scenario: ever
+  // Since entry; outside a scenario: ever. The event that started the enrollment is not
+  // "since entry", but a message sent at that very moment (a first step without delay) is.
+  return !m_entered_at || t > *m_entered_at || (q.kind == dsl::EventKind::received && t == *m_entered_at);
 }
 
 bool

@@ -219,7 +219,9 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
   const auto i = m_state.ensure_customer(ev.customer_id);
   const bool order = ev.type == "order";
   bool first_order = false;
-  if (order) {
+  if (order && ev.late) {
+    first_order = m_state.first_order_at(i) == ev.at;
+  } else if (order) {
     first_order = !m_state.has_orders(i);
     OrderRow row;
     row.order_id = ev.order_id;
@@ -227,7 +229,7 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
     row.ordered_at = t;
     row.amount_cents = ev.amount_cents;
     m_state.add_order(row);
-  } else {
+  } else if (!ev.late) {
     runtime(i).events.push_back({ev.type, ev.name, t});
   }
   // Goals and exits see the event before anything new starts.
@@ -358,11 +360,16 @@ Orchestrator::add_sent(const OutboxMessage& message)
   m_impl->add_sent(message);
 }
 
-bool
-Orchestrator::restore(const EnrollmentRecord& record, std::unique_ptr<dsl::Program> pinned)
+const dsl::Program*
+Orchestrator::keep(std::unique_ptr<dsl::Program> program)
 {
-  const dsl::Program* program = pinned ? m_impl->keep(std::move(pinned)) : nullptr;
-  return m_impl->restore(record, program);
+  return m_impl->keep(std::move(program));
+}
+
+bool
+Orchestrator::restore(const EnrollmentRecord& record, const dsl::Program* pinned)
+{
+  return m_impl->restore(record, pinned);
 }
 
 std::vector<EnrollmentRecord>

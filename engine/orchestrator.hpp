@@ -32,6 +32,9 @@ struct CustomerEvent
   std::string name;
   std::int64_t amount_cents = 0;
   std::string order_id;
+  // Stored after the cycle that covered its time: it is already in the snapshot (orders)
+  // or the history (events), and is handled now for what it starts, ends or converts.
+  bool late = false;
 };
 
 struct OrchestratorSettings
@@ -80,9 +83,11 @@ public:
   void add_past_entry(const std::string& customer_id, const std::string& scenario_id, std::int64_t at);
   // A message of an earlier cycle, for caps and `received`.
   void add_sent(const OutboxMessage& message);
+  // Keeps the program of an older scenario version alive for as long as the orchestrator.
+  const dsl::Program* keep(std::unique_ptr<dsl::Program> program);
   // An enrollment of an earlier cycle; `pinned` is the program of its version when that
-  // is not the current one. False when its scenario is not there.
-  bool restore(const EnrollmentRecord& record, std::unique_ptr<dsl::Program> pinned = nullptr);
+  // is not the current one (from keep()). False when its scenario is not there.
+  bool restore(const EnrollmentRecord& record, const dsl::Program* pinned = nullptr);
   // Every enrollment this orchestrator knows, with its next step and due time.
   std::vector<EnrollmentRecord> enrollments() const;
 

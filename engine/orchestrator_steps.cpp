@@ -149,11 +149,11 @@ Orchestrator::Impl::convert(std::size_t i, const CustomerEvent& ev)
   if (found == m_runtime.end()) {
     return;
   }
-  const auto t = m_clock->now();
   for (const auto index : found->second.enrollments) {
     auto& e = m_enrollments[index];
     const auto& goal = e.program->scenarios[e.scenario].goal;
-    if (!goal || e.converted || !e.goal_from || t < *e.goal_from || t > *e.goal_from + goal->within_seconds) {
+    // Judged at the event's own time: an order stored late converts if it fell in the window.
+    if (!goal || e.converted || !e.goal_from || ev.at < *e.goal_from || ev.at > *e.goal_from + goal->within_seconds) {
       continue;
     }
     const bool hit = goal->kind == dsl::EventKind::ordered ? ev.type == "order"

@@ -553,12 +553,15 @@ const char* const customer_columns = "customer_id, email, phone, first_name, las
 } // namespace
 
 void
-Store::for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const
+Store::for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit,
+                      Arrivals arrivals) const
 {
   SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at > ? AND at <= ? "
-                                 "ORDER BY at, event_id");
+                                 "AND event_id > ? AND event_id <= ? ORDER BY at, event_id");
   query.bind(1, static_cast<int64_t>(after));
   query.bind(2, static_cast<int64_t>(until));
+  query.bind(3, static_cast<int64_t>(arrivals.after));
+  query.bind(4, static_cast<int64_t>(arrivals.upto));
   EventRow row;
   while (query.executeStep()) {
     row.customer_id = query.getColumn(0).getString();
@@ -601,6 +604,18 @@ Store::for_each_customer_view(const std::function<void(const CustomerView&)>& vi
     }
     visit(v);
   }
+}
+
+std::int64_t
+Store::last_order_seq() const
+{
+  return m_db->execAndGet("SELECT coalesce(max(seq), 0) FROM orders").getInt64();
+}
+
+std::int64_t
+Store::last_event_id() const
+{
+  return m_db->execAndGet("SELECT coalesce(max(event_id), 0) FROM events").getInt64();
 }
 
 std::optional<StoredCustomer>

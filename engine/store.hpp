@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +82,15 @@ struct CustomerView
   bool email_consent = false;
   bool sms_consent = false;
   std::vector<std::pair<std::string, std::string>> profile;
+};
+
+// Where rows sit in the order they were stored: orders by their seq, events by their id.
+// A cycle of `cvmd run` remembers the last it saw, so that rows stored late (stamped before
+// the previous cycle) still reach it once.
+struct Arrivals
+{
+  std::int64_t after = 0;                                       // exclusive
+  std::int64_t upto = std::numeric_limits<std::int64_t>::max(); // inclusive
 };
 
 enum class InsertOutcome { inserted, unchanged, conflict };
@@ -159,10 +169,14 @@ public:
   // A second, read-only connection to the same store, for reading on another thread.
   Result<std::unique_ptr<Store>> reader() const;
   void for_each_customer_view(const std::function<void(const CustomerView&)>& visit) const;
-  // Events in (after, until], in time order.
-  void for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit) const;
-  // Orders in (after, until], in time order (all columns).
-  void for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit) const;
+  // Events stamped in (after, until] and stored in `arrivals`, in time order.
+  void for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit,
+                      Arrivals arrivals = {}) const;
+  // Orders stamped in (after, until] and stored in `arrivals`, in time order (all columns).
+  void for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit,
+                              Arrivals arrivals = {}) const;
+  std::int64_t last_order_seq() const;
+  std::int64_t last_event_id() const;
 
   // The durable plan (store_plan.cpp).
   std::optional<std::int64_t> meta_time(const std::string& name) const;

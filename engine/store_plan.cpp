@@ -48,12 +48,15 @@ const char* const message_columns =
 } // namespace
 
 void
-Store::for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit) const
+Store::for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit,
+                              Arrivals arrivals) const
 {
   SQLite::Statement q(*m_db, "SELECT order_id, customer_id, ordered_at, amount_cents, currency, category FROM orders "
-                             "WHERE ordered_at > ? AND ordered_at <= ? ORDER BY ordered_at, seq");
+                             "WHERE ordered_at > ? AND ordered_at <= ? AND seq > ? AND seq <= ? ORDER BY ordered_at, seq");
   q.bind(1, static_cast<int64_t>(after));
   q.bind(2, static_cast<int64_t>(until));
+  q.bind(3, static_cast<int64_t>(arrivals.after));
+  q.bind(4, static_cast<int64_t>(arrivals.upto));
   OrderRow row;
   while (q.executeStep()) {
     row.order_id = q.getColumn(0).getString();

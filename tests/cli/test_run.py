@@ -111,6 +111,52 @@ class RunOnce(unittest.TestCase):
         self.assertEqual((self.db("SELECT * FROM enrollments"), self.db("SELECT * FROM meta")), before)
 
 
+    def test_orders_stored_late_and_first_orders_inside_a_cycle_are_handled_once(self):
+        templates = self.dir / "scenarios" / "templates"
+        (templates / "thanks.yaml").write_text('channel: email\nsubject: "Thanks"\ntext: "Thanks {{first_name}}"\n')
+        (templates / "welcome.yaml").write_text('channel: email\nsubject: "Welcome"\ntext: "Welcome {{first_name}}"\n')
+        (self.dir / "scenarios" / "lapse.cvm").unlink()
+        (self.dir / "scenarios" / "orders.cvm").write_text(
+            "scenario thanks {\n  on order\n  reenter after 1 hour\n  send thanks\n}\n"
+            "scenario welcome {\n  on first_order\n  send welcome\n}\n")
+        (self.dir / "c3.csv").write_text("customer_id,email,email_consent,first_name\nc3,cid@x.example,yes,Cid\n")
+        self.cvmd("import", "customers", str(self.dir / "c3.csv"))
+        self.run_at("2026-03-01T00:00:00Z")
+        self.run_at("2026-03-02T00:00:00Z")
+        # Stored now, stamped before the last cycle: still handled, in the next cycle, once.
+        (self.dir / "late.csv").write_text("order_id,customer_id,ordered_at,amount\nlate1,c1,2026-03-01T12:00:00Z,20\n")
+        self.cvmd("import", "orders", str(self.dir / "late.csv"))
+        # c3's first order falls inside the next cycle: the customer keeps address and consent.
+        (self.dir / "first.csv").write_text("order_id,customer_id,ordered_at,amount\nfirst3,c3,2026-03-02T09:00:00Z,30\n")
+        self.cvmd("import", "orders", str(self.dir / "first.csv"))
+        self.run_at("2026-03-03T00:00:00Z")
+        self.run_at("2026-03-04T00:00:00Z")
+        sent = self.db("SELECT customer_id, scenario, state FROM outbox ORDER BY customer_id, scenario")
+        self.assertEqual(sent, [("c1", "thanks", "sent"), ("c3", "thanks", "sent"), ("c3", "welcome", "sent")])
+        welcome = next(p for p in self.outbox.glob("welcome_*c3*.txt"))
+        self.assertIn("To: cid@x.example", welcome.read_text())
+        self.assertIn("Welcome Cid", welcome.read_text())
+
+    def test_an_unsubscribe_from_sms_leaves_email(self):
+        templates = self.dir / "scenarios" / "templates"
+        (templates / "thanks.yaml").write_text('channel: email\nsubject: "Thanks"\ntext: "Thanks"\n')
+        (self.dir / "scenarios" / "lapse.cvm").unlink()
+        (self.dir / "scenarios" / "orders.cvm").write_text("scenario thanks {\n  on order\n  send thanks\n}\n")
+        self.run_at("2026-03-01T00:00:00Z")
+        (self.dir / "e.jsonl").write_text(
+            '{"customer_id":"c1","type":"unsubscribed","at":"2026-03-01T05:00:00Z","properties":{"channel":"sms"}}\n'
+            '{"customer_id":"c2","type":"unsubscribed","at":"2026-03-01T05:00:00Z","properties":{"channel":"email"}}\n')
+        self.cvmd("import", "events", str(self.dir / "e.jsonl"))
+        (self.dir / "o2.csv").write_text("order_id,customer_id,ordered_at,amount\n"
+                                         "n1,c1,2026-03-01T10:00:00Z,20\nn2,c2,2026-03-01T10:00:00Z,20\n")
+        self.cvmd("import", "orders", str(self.dir / "o2.csv"))
+        self.run_at("2026-03-02T00:00:00Z")
+        actions = self.db("SELECT customer_id, action, reason FROM decisions WHERE step = 1 ORDER BY customer_id")
+        self.assertEqual(actions[0][:2], ("c1", "send"))
+        self.assertEqual(actions[1][:2], ("c2", "suppress"))
+        self.assertIn("unsubscribed from email", actions[1][2])
+
+
 if __name__ == "__main__":
     CVMD = os.path.abspath(sys.argv.pop(1))
     unittest.main()
