@@ -117,6 +117,10 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   std::vector<Decision> decisions;
   Orchestrator orchestrator(program, state, settings, [&](const Decision& d) { decisions.push_back(d); });
   orchestrator.set_launched(store.launched_scenarios());
+  orchestrator.set_remembered(store.remembered_scenarios());
+  store.for_each_match([&](const std::string& scenario, const std::string& customer) {
+    orchestrator.remember_match(scenario, customer);
+  });
   orchestrator.set_last_enrollment_id(store.last_enrollment_id());
   store.for_each_entry([&](const std::string& customer, const std::string& scenario, std::int64_t at) {
     orchestrator.add_past_entry(customer, scenario, at);
@@ -196,6 +200,9 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     for (const auto& s : program.scenarios) {
       writer.save_scenario_version(s.id, s.version, s.file, *sources, now);
       writer.mark_launched(s.id, start);
+    }
+    for (const auto& [scenario, customers] : orchestrator.matches()) {
+      writer.replace_matches(scenario, customers);
     }
     for (const auto& e : orchestrator.enrollments()) {
       writer.save_enrollment(e);

@@ -126,7 +126,11 @@ Orchestrator::Impl::check(std::size_t i, std::int64_t t, bool resuming)
       continue;
     }
     const bool now_true = holds(m_program.scenarios[s].when, i, t, nullptr);
-    if (now_true && !was && !(resuming && m_launched.count(m_program.scenarios[s].id))) {
+    // Resuming: a scenario launched before enters only whom it did not match at the end of
+    // the last cycle (remembered), or, when no memory was kept, nobody at this moment.
+    const auto& id = m_program.scenarios[s].id;
+    const bool silent = resuming && m_launched.count(id) && !m_remembered.count(id);
+    if (now_true && !was && !silent) {
       try_enter(s, i, t, "when " + described(m_program.scenarios[s].when, m_program) + " became true");
     }
     was = now_true;
@@ -259,6 +263,34 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
 }
 
 void
+Orchestrator::Impl::remember_match(const std::string& scenario, const std::string& customer_id)
+{
+  const auto i = m_state.ensure_customer(customer_id);
+  for (std::size_t k = 0; k < m_state_scenarios.size(); ++k) {
+    if (m_program.scenarios[m_state_scenarios[k]].id == scenario) {
+      m_was_true.resize(std::max(m_was_true.size(), m_state.size() * m_state_scenarios.size()), 0);
+      m_was_true[i * m_state_scenarios.size() + k] = 1;
+    }
+  }
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>>
+Orchestrator::Impl::matches() const
+{
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (std::size_t k = 0; k < m_state_scenarios.size(); ++k) {
+    auto& [scenario, customers] = out.emplace_back(m_program.scenarios[m_state_scenarios[k]].id, std::vector<std::string>());
+    for (std::size_t i = 0; i < m_state.size(); ++i) {
+      const auto at = i * m_state_scenarios.size() + k;
+      if (at < m_was_true.size() && m_was_true[at]) {
+        customers.push_back(m_state.id(i));
+      }
+    }
+  }
+  return out;
+}
+
+void
 Orchestrator::Impl::add_sent(const OutboxMessage& m)
 {
   auto& r = runtime(m_state.ensure_customer(m.customer_id));
@@ -358,6 +390,24 @@ void
 Orchestrator::add_sent(const OutboxMessage& message)
 {
   m_impl->add_sent(message);
+}
+
+void
+Orchestrator::set_remembered(std::set<std::string> scenario_ids)
+{
+  m_impl->set_remembered(std::move(scenario_ids));
+}
+
+void
+Orchestrator::remember_match(const std::string& scenario_id, const std::string& customer_id)
+{
+  m_impl->remember_match(scenario_id, customer_id);
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>>
+Orchestrator::matches() const
+{
+  return m_impl->matches();
 }
 
 const dsl::Program*

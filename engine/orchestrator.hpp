@@ -81,6 +81,13 @@ public:
   void set_last_enrollment_id(std::uint64_t id);
   // An entry of an earlier cycle, for `once` and `reenter after`.
   void add_past_entry(const std::string& customer_id, const std::string& scenario_id, std::int64_t at);
+  // Who matched a state scenario's `when` at the end of the last cycle: on resuming, whoever
+  // matches now and did not then enters (a condition turned true by an import in between).
+  // set_remembered names the scenarios whose matches are known (possibly none).
+  void set_remembered(std::set<std::string> scenario_ids);
+  void remember_match(const std::string& scenario_id, const std::string& customer_id);
+  // Each state scenario with the customers its `when` holds for now.
+  std::vector<std::pair<std::string, std::vector<std::string>>> matches() const;
   // A message of an earlier cycle, for caps and `received`.
   void add_sent(const OutboxMessage& message);
   // Keeps the program of an older scenario version alive for as long as the orchestrator.

@@ -189,10 +189,12 @@ private:
   std::unordered_map<const dsl::Condition*, std::string> m_described;
   std::uint64_t m_last_id = 0;
   std::set<std::string> m_launched;
+  std::set<std::string> m_remembered; // scenarios whose matches at the last cycle's end are known
   std::vector<std::unique_ptr<dsl::Program>> m_pinned; // older versions of enrollments in flight
 
 public:
   void set_launched(std::set<std::string> launched) { m_launched = std::move(launched); }
+  void set_remembered(std::set<std::string> scenarios) { m_remembered = std::move(scenarios); }
   void set_last_enrollment_id(std::uint64_t id) { m_last_id = id; }
 
   void add_past_entry(const std::string& customer_id, const std::string& scenario, std::int64_t at)
@@ -202,6 +204,8 @@ public:
   }
 
   void add_sent(const OutboxMessage& m);
+  void remember_match(const std::string& scenario, const std::string& customer_id);
+  std::vector<std::pair<std::string, std::vector<std::string>>> matches() const;
 
   bool restore(const EnrollmentRecord& record, const dsl::Program* program);
 

@@ -139,6 +139,15 @@ CREATE TABLE meta (
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+  // v4: who matched each state scenario at the end of the last cycle.
+  R"sql(
+ALTER TABLE scenario_launches ADD COLUMN matches_kept INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE scenario_matches (
+  scenario    TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  PRIMARY KEY (scenario, customer_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 } // namespace

@@ -98,7 +98,7 @@ enum class InsertOutcome { inserted, unchanged, conflict };
 class Store
 {
 public:
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -130,6 +130,7 @@ public:
     void save_scenario_version(const std::string& scenario, const std::string& version, const std::string& file,
                                const std::string& source, std::int64_t now);
     void mark_launched(const std::string& scenario, std::int64_t at);
+    void replace_matches(const std::string& scenario, const std::vector<std::string>& customers);
     void save_enrollment(const EnrollmentRecord& e);
     void save_decision(const Decision& d);
     // False when the key is already there: the message was planned before.
@@ -187,6 +188,9 @@ public:
   void for_each_entry(const std::function<void(const std::string&, const std::string&, std::int64_t)>& visit) const;
   std::uint64_t last_enrollment_id() const;
   std::set<std::string> launched_scenarios() const;
+  // Scenarios whose matches at the end of the last cycle are kept, and those matches.
+  std::set<std::string> remembered_scenarios() const;
+  void for_each_match(const std::function<void(const std::string& scenario, const std::string& customer)>& visit) const;
   // The source of a scenario version: {file, text}.
   std::optional<std::pair<std::string, std::string>> scenario_source(const std::string& scenario, const std::string& version) const;
   // Every message in the outbox, for caps and `received` (customer, scenario, template, due).

@@ -129,6 +129,26 @@ Store::launched_scenarios() const
   return out;
 }
 
+std::set<std::string>
+Store::remembered_scenarios() const
+{
+  std::set<std::string> out;
+  SQLite::Statement q(*m_db, "SELECT scenario FROM scenario_launches WHERE matches_kept = 1");
+  while (q.executeStep()) {
+    out.insert(q.getColumn(0).getString());
+  }
+  return out;
+}
+
+void
+Store::for_each_match(const std::function<void(const std::string&, const std::string&)>& visit) const
+{
+  SQLite::Statement q(*m_db, "SELECT scenario, customer_id FROM scenario_matches ORDER BY scenario, customer_id");
+  while (q.executeStep()) {
+    visit(q.getColumn(0).getString(), q.getColumn(1).getString());
+  }
+}
+
 std::optional<std::pair<std::string, std::string>>
 Store::scenario_source(const std::string& scenario, const std::string& version) const
 {
@@ -193,6 +213,23 @@ Store::Writer::mark_launched(const std::string& scenario, std::int64_t at)
   s.bind(1, scenario);
   s.bind(2, static_cast<int64_t>(at));
   s.exec();
+}
+
+void
+Store::Writer::replace_matches(const std::string& scenario, const std::vector<std::string>& customers)
+{
+  auto& clear = statement("DELETE FROM scenario_matches WHERE scenario = ?");
+  clear.bind(1, scenario);
+  clear.exec();
+  for (const auto& customer : customers) {
+    auto& insert = statement("INSERT INTO scenario_matches (scenario, customer_id) VALUES (?, ?)");
+    insert.bind(1, scenario);
+    insert.bind(2, customer);
+    insert.exec();
+  }
+  auto& kept = statement("UPDATE scenario_launches SET matches_kept = 1 WHERE scenario = ?");
+  kept.bind(1, scenario);
+  kept.exec();
 }
 
 void

@@ -157,6 +157,23 @@ class RunOnce(unittest.TestCase):
         self.assertIn("unsubscribed from email", actions[1][2])
 
 
+    def test_a_condition_turned_true_by_an_import_between_cycles_enters_then(self):
+        templates = self.dir / "scenarios" / "templates"
+        (templates / "pro_hello.yaml").write_text('channel: email\nsubject: "Hello"\ntext: "Hello"\n')
+        (self.dir / "scenarios" / "lapse.cvm").unlink()
+        (self.dir / "scenarios" / "pro.cvm").write_text('scenario pro {\n  when profile.plan = "pro"\n  send pro_hello\n}\n')
+        (self.dir / "p1.csv").write_text("customer_id,plan\nc1,free\nc2,pro\n")
+        self.cvmd("import", "customers", str(self.dir / "p1.csv"))
+        self.run_at("2026-03-01T00:00:00Z")  # the launch: c2 enters
+        self.run_at("2026-03-02T00:00:00Z")  # nothing changed: nobody
+        (self.dir / "p2.csv").write_text("customer_id,plan\nc1,pro\n")
+        self.cvmd("import", "customers", str(self.dir / "p2.csv"))
+        self.run_at("2026-03-03T00:00:00Z")  # c1 turned pro in between: enters now
+        self.run_at("2026-03-04T00:00:00Z")
+        entries = self.db("SELECT customer_id, at FROM decisions WHERE action = 'enter' ORDER BY at, customer_id")
+        self.assertEqual(entries, [("c2", 1772323200), ("c1", 1772409600)])  # 1 and 2 March, 00:00 UTC
+
+
 if __name__ == "__main__":
     CVMD = os.path.abspath(sys.argv.pop(1))
     unittest.main()
