@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace cvmd {
@@ -51,13 +52,14 @@ bool
 uses_predictions(const dsl::Program& program)
 {
   const auto uses = [&](const dsl::Condition& c) {
-    for (const auto& n : c.nodes) {
-      const auto& name = dsl::attributes()[std::min<std::size_t>(n.attr, dsl::attributes().size() - 1)].name;
-      if (n.attr < dsl::attributes().size() && (name == "clv" || name == "p_alive" || name == "expected_orders")) {
-        return true;
-      }
-    }
-    return false;
+    static const std::size_t predicted[] = {*dsl::find_attribute("clv"), *dsl::find_attribute("p_alive"),
+                                             *dsl::find_attribute("expected_orders")};
+    return std::any_of(c.nodes.begin(), c.nodes.end(), [](const dsl::Node& n) {
+      return n.kind != dsl::NodeKind::segment && n.kind != dsl::NodeKind::event &&
+             (std::find(std::begin(predicted), std::end(predicted), n.attr) != std::end(predicted) ||
+              (n.kind == dsl::NodeKind::compare_attrs &&
+               std::find(std::begin(predicted), std::end(predicted), n.attr2) != std::end(predicted)));
+    });
   };
   for (const auto& c : program.segments) {
     if (uses(c)) {

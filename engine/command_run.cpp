@@ -102,7 +102,14 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   }
 
   const auto last = store.meta_time("last_cycle_at");
-  const auto start = last ? std::min(*last, now) : now;
+  if (last && now < *last) {
+    // Going back would hand the events between the two moments to the orchestrator a second
+    // time, and a scenario that may be entered again would plan their messages again.
+    std::cout << "the last cycle ran to " << format_time(*last) << "; " << format_time(now)
+              << " is earlier: nothing to do\n";
+    return 0;
+  }
+  const auto start = last.value_or(now);
   auto metrics = config.metrics;
   metrics.predict_clv = uses_predictions(program);
   // A customer whose first order lies after the cycle's start stays, as a prospect, so

@@ -291,6 +291,7 @@ CustomerState::has_orders(std::size_t i) const
   return m_numbers[id_orders][i] > 0;
 }
 
+// An order stamped after the moment counts as that day, not as negative days.
 double
 CustomerState::days_since_last_order_at(std::size_t i, std::int64_t t) const
 {
@@ -326,12 +327,9 @@ CustomerState::derive(std::size_t i)
     m_texts[id_lifecycle][i] = "prospect";
     return;
   }
-  // An order stamped after the snapshot's moment counts as today, not as negative days.
-  const double since_last = std::max(0.0, std::floor(static_cast<double>(m_at - m_last_order_at[i]) / day));
-  const double since_first = std::max(0.0, std::floor(static_cast<double>(m_at - m_first_order_at[i]) / day));
   m_numbers[id_aov][i] = m_numbers[id_revenue][i] / orders;
-  m_numbers[id_days_since_last_order][i] = since_last;
-  m_numbers[id_days_since_first_order][i] = since_first;
+  m_numbers[id_days_since_last_order][i] = days_since_last_order_at(i, m_at);
+  m_numbers[id_days_since_first_order][i] = days_since_first_order_at(i, m_at);
   m_numbers[id_avg_days_between_orders][i] =
     orders >= 2 ? static_cast<double>(m_last_order_at[i] - m_first_order_at[i]) / day / (orders - 1) : std::nan("");
   m_texts[id_lifecycle][i] = lifecycle_at(i, m_at);

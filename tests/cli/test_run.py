@@ -71,7 +71,8 @@ class RunOnce(unittest.TestCase):
         self.assertIn("<p>Hi &lt;Ann&gt;</p>", text)  # HTML personalisation is escaped
         # The same cycle again, and an earlier --now: nothing new.
         self.assertIn("0 decisions", self.run_at("2026-03-13T00:00:00Z").stdout)
-        self.assertIn("0 decisions", self.run_at("2026-03-10T00:00:00Z").stdout)
+        self.assertIn("is earlier: nothing to do", self.run_at("2026-03-10T00:00:00Z").stdout)
+        self.assertEqual(self.db("SELECT value FROM meta WHERE name = 'last_cycle_at'"), [(1773360000,)])  # 13 March
         self.run_at("2026-03-25T00:00:00Z")
         self.assertEqual(len(self.files()), 3)  # c1 both steps, c2 the first
         keys = [k for (k,) in self.db("SELECT message_key FROM outbox ORDER BY message_key")]
