@@ -245,7 +245,7 @@ run_once(const GlobalOptions& global, const RunOptions& options)
       outcome = rendered ? connector.deliver(*rendered) : Result<std::string>::failure(rendered.error());
     }
     Store::Writer writer(store);
-    writer.finish_message(m.key, outcome ? "sent" : "failed", now, outcome ? *outcome : outcome.error());
+    writer.finish_message(m.key, static_cast<bool>(outcome), now, outcome ? *outcome : outcome.error());
     writer.commit();
     (outcome ? delivered : failed)++;
     if (!outcome) {

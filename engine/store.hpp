@@ -135,7 +135,9 @@ public:
     void save_decision(const Decision& d);
     // False when the key is already there: the message was planned before.
     bool queue_message(const OutboxMessage& m);
-    void finish_message(const std::string& key, const std::string& state, std::int64_t at, const std::string& detail);
+    // Sent, or one more failed attempt: pending again until max_attempts, then failed.
+    static constexpr int max_attempts = 5;
+    void finish_message(const std::string& key, bool delivered, std::int64_t at, const std::string& detail);
 
     void upsert_customer(const CustomerRow& row, std::int64_t now);
     void ensure_customer(const std::string& customer_id, std::int64_t now);

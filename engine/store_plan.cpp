@@ -293,13 +293,17 @@ Store::Writer::queue_message(const OutboxMessage& m)
 }
 
 void
-Store::Writer::finish_message(const std::string& key, const std::string& state, std::int64_t at, const std::string& detail)
+Store::Writer::finish_message(const std::string& key, bool delivered, std::int64_t at, const std::string& detail)
 {
-  auto& s = statement("UPDATE outbox SET state = ?, done_at = ?, attempts = attempts + 1, detail = ? WHERE message_key = ?");
-  s.bind(1, state);
-  s.bind(2, static_cast<int64_t>(at));
-  s.bind(3, detail);
-  s.bind(4, key);
+  // A failed delivery stays pending for the next cycle; only after max_attempts is it given
+  // up (failed), so a full disk or a gateway down for a while loses nothing.
+  auto& s = statement("UPDATE outbox SET attempts = attempts + 1, done_at = ?, detail = ?, state = CASE WHEN ? THEN 'sent' "
+                      "WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END WHERE message_key = ?");
+  s.bind(1, static_cast<int64_t>(at));
+  s.bind(2, detail);
+  s.bind(3, delivered ? 1 : 0);
+  s.bind(4, max_attempts);
+  s.bind(5, key);
   s.exec();
 }
 

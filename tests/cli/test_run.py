@@ -93,6 +93,17 @@ class RunOnce(unittest.TestCase):
         self.assertEqual(state, "sent")
         self.assertTrue(detail.startswith("already in"), detail)
 
+    def test_a_failed_delivery_stays_pending_and_goes_out_later(self):
+        self.outbox.write_text("a file where the outbox folder should be")
+        r = self.run_at("2026-03-13T00:00:00Z", expect=1)
+        self.assertIn("cannot create the outbox folder", r.stderr)
+        self.assertEqual(self.db("SELECT state, attempts FROM outbox"), [("pending", 1)])
+        self.outbox.unlink()
+        r = self.run_at("2026-03-14T00:00:00Z")
+        self.assertIn("1 delivered", r.stdout)
+        self.assertEqual(self.db("SELECT state, attempts FROM outbox"), [("sent", 2)])
+        self.assertEqual(len(self.files()), 1)
+
     def test_an_edited_scenario_is_a_new_version_and_enrollments_in_flight_keep_theirs(self):
         self.run_at("2026-03-23T00:00:00Z")  # the launch: both enter now; last calls due 28 March
         [(old,)] = self.db("SELECT DISTINCT version FROM enrollments")
