@@ -145,6 +145,10 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
   }
   VirtualClock clock(*from);
   orchestrator.run(clock, *from + static_cast<std::int64_t>(options.days) * 86400);
+  const auto& stats = orchestrator.stats();
+  std::cerr << "cvmd simulate: " << state.size() << " customers, " << options.days << " days: " << stats.decisions
+            << " decisions, " << stats.enrollments << " enrollments, " << stats.evaluations << " conditions evaluated, "
+            << stats.refreshes << " ranking refreshes\n";
   std::cout.flush();
   return std::cout ? 0 : 2;
 }

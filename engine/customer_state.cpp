@@ -81,18 +81,6 @@ rfm_segment_for(int r, int f, int m)
   return f >= 4 ? "cant_lose" : f >= 2 ? "at_risk" : "lost";
 }
 
-std::vector<double>&
-CustomerState::numbers(const char* name)
-{
-  return m_numbers[attr(name)];
-}
-
-std::vector<std::string>&
-CustomerState::texts(const char* name)
-{
-  return m_texts[attr(name)];
-}
-
 namespace {
 
 const char* const text_attributes[] = {"first_name", "last_name", "email", "phone", "country", "timezone",

@@ -90,8 +90,6 @@ private:
   void keep_only(const std::vector<std::uint8_t>& keep); // drops the rows marked 0
   void reserve(std::size_t customers);
   void derive(std::size_t i); // the per-customer metrics from counts and times
-  std::vector<double>& numbers(const char* name);
-  std::vector<std::string>& texts(const char* name);
 
   MetricsConfig m_config;
   std::int64_t m_at = 0;

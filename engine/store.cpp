@@ -304,12 +304,6 @@ Store::Writer::statement(const std::string& sql)
 }
 
 void
-Store::Writer::append_order(const OrderRow& row)
-{
-  append_orders(&row, 1);
-}
-
-void
 Store::Writer::append_orders(const OrderRow* rows, std::size_t count)
 {
   // Many rows per statement: one step instead of one per row (SQLite's per-statement work

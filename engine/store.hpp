@@ -113,13 +113,12 @@ public:
   {
   public:
     // bulk_orders: when the orders table is empty, its indexes are dropped and built once
-    // at the end (finish_bulk_orders) and orders are appended with append_order; a first
+    // at the end (finish_bulk_orders) and orders are appended with append_orders; a first
     // load of millions of orders then sorts once instead of inserting at random.
     explicit Writer(Store& store, bool bulk_orders = false);
     ~Writer(); // rolls back unless committed
     void commit();
     bool bulk() const { return m_bulk; }
-    void append_order(const OrderRow& row);
     void append_orders(const OrderRow* rows, std::size_t count); // the rows outlive the call
     // Creates the customers the orders name and builds the indexes. False: an order_id
     // appears twice; nothing is usable, the caller rolls back and imports row by row.
