@@ -1,56 +1,62 @@
 #include "connectors/file_connector.hpp"
 
-#include <cstdio>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 namespace cvmd {
 
 std::string
-FileConnector::path_for(const std::string& key) const
+FileConnector::path_for(const RenderedMessage& m) const
 {
   std::string name;
-  for (unsigned char c : key) {
+  for (unsigned char c : m.key) {
     name += std::isalnum(c) || c == '.' || c == '_' || c == '-' ? static_cast<char>(c) : '_';
   }
-  return (std::filesystem::path(m_directory) / (name + ".txt")).string();
+  return (std::filesystem::path(m_directory) / (name + (m.channel == "email" ? ".eml" : ".txt"))).string();
 }
 
-Result<std::string>
+Delivery
 FileConnector::deliver(const RenderedMessage& m)
 {
   std::error_code ec;
   std::filesystem::create_directories(m_directory, ec);
   if (ec) {
-    return Result<std::string>::failure(m_directory + ": cannot create the outbox folder: " + ec.message());
+    return Delivery::retry(m_directory + ": cannot create the outbox folder: " + ec.message());
   }
-  const auto path = path_for(m.key);
+  const auto path = path_for(m);
   if (std::filesystem::exists(path, ec)) {
-    return "already in " + path; // delivered before a crash, not marked: not written twice
+    return Delivery::delivered(path, "already in " + path); // delivered before a crash, not marked
+  }
+  std::string content;
+  if (m.channel == "email") {
+    Mailbox from = m_from.address.empty() ? Mailbox{"", "cvmd@localhost"} : m_from;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+    content = build_email(m, from, now);
+  } else {
+    content = "X-Cvmd-Key: " + m.key + "\nChannel: " + m.channel + "\nTo: " + m.to + "\n";
+    if (!m.status_url.empty()) {
+      content += "Status-URL: " + m.status_url + "\n";
+    }
+    content += "\n" + m.text;
   }
   // Written beside and renamed into place, so a crash never leaves half a message.
   const auto partial = path + ".partial";
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << "Message-Key: " << m.key << "\nChannel: " << m.channel << "\nTo: " << m.to << "\n";
-    if (!m.subject.empty()) {
-      out << "Subject: " << m.subject << "\n";
-    }
-    out << "\n" << m.text;
-    if (!m.html.empty()) {
-      out << "\n--- html ---\n" << m.html;
-    }
+    out << content;
     out.flush();
     if (!out) {
       std::filesystem::remove(partial, ec);
-      return Result<std::string>::failure(partial + ": cannot write the message");
+      return Delivery::retry(partial + ": cannot write the message");
     }
   }
   std::filesystem::rename(partial, path, ec);
   if (ec) {
-    return Result<std::string>::failure(path + ": cannot move the message into place: " + ec.message());
+    return Delivery::retry(path + ": cannot move the message into place: " + ec.message());
   }
-  return "written to " + path;
+  return Delivery::delivered(path, "written to " + path);
 }
 
 } // namespace cvmd

@@ -59,6 +59,51 @@ mustache_variables(const std::string& text)
   return out;
 }
 
+std::vector<std::string>
+unguarded_variables(const std::string& text)
+{
+  std::vector<std::string> out;
+  int depth = 0;
+  std::size_t at = 0;
+  while ((at = text.find("{{", at)) != std::string::npos) {
+    std::size_t start = at + 2;
+    std::string closing = "}}";
+    if (start < text.size() && text[start] == '{') {
+      ++start;
+      closing = "}}}";
+    }
+    const auto end = text.find(closing, start);
+    if (end == std::string::npos) {
+      break;
+    }
+    std::string tag = text.substr(start, end - start);
+    at = end + closing.size();
+    tag.erase(0, tag.find_first_not_of(" \t"));
+    if (tag.empty()) {
+      continue;
+    }
+    const char sigil = tag.front();
+    if (sigil == '=') {
+      break; // changed delimiters: not followed further
+    }
+    if (sigil == '#' || sigil == '^') {
+      ++depth;
+    } else if (sigil == '/') {
+      depth = std::max(0, depth - 1);
+    } else if (sigil != '!' && sigil != '>' && depth == 0) {
+      if (sigil == '&') {
+        tag.erase(0, 1);
+      }
+      tag.erase(0, tag.find_first_not_of(" \t"));
+      tag.erase(tag.find_last_not_of(" \t") + 1);
+      if (!tag.empty() && tag != ".") {
+        out.push_back(tag);
+      }
+    }
+  }
+  return out;
+}
+
 namespace {
 
 const std::vector<std::string> known_keys = {"channel", "subject", "text", "html", "body", "description",
@@ -263,6 +308,10 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
       diagnostics.report(source, variable.offset, variable.offset + variable.name.size(), Severity::error,
                          "no customer attribute or message variable provides '" + variable.name + "'" +
                            did_you_mean(lower, candidates));
+    } else if (lower != variable.name && !is_profile_reference(lower)) {
+      // Mustache looks names up exactly: {{First_Name}} would print nothing.
+      diagnostics.report(source, variable.offset, variable.offset + variable.name.size(), Severity::error,
+                         "write '" + lower + "' in lower case: template variables are matched exactly");
     }
   }
   m_templates[tmpl.name] = std::move(tmpl);

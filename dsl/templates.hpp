@@ -55,4 +55,8 @@ private:
 // relative to `text`.
 std::vector<TemplateVariable> mustache_variables(const std::string& text);
 
+// The names printed outside every {{#section}} and {{^section}}: a message whose customer
+// has no value for one of them would have a gap, so it is refused instead.
+std::vector<std::string> unguarded_variables(const std::string& text);
+
 } // namespace cvmd::dsl

@@ -1,10 +1,10 @@
 #include "engine/command_run.hpp"
 
-#include "connectors/file_connector.hpp"
 #include "dsl/dsl.hpp"
 #include "engine/command_common.hpp"
 #include "dsl/source.hpp"
 #include "engine/orchestrator.hpp"
+#include "engine/outbox_sender.hpp"
 #include "engine/render.hpp"
 #include "engine/values.hpp"
 
@@ -66,6 +66,43 @@ compile_pinned(const std::string& json, const dsl::TemplateCatalog& templates)
   return loaded.program ? std::make_unique<dsl::Program>(std::move(*loaded.program)) : nullptr;
 }
 
+std::string
+describe(const SendSummary& s)
+{
+  return std::to_string(s.sent) + " sent, " + std::to_string(s.retry) + " to retry, " + std::to_string(s.held) +
+         " waiting, " + std::to_string(s.failed) + " failed, " + std::to_string(s.dead) + " dead-lettered";
+}
+
+// Each message is marked in its own transaction as soon as its gateway answers.
+SendSummary
+deliver_due(Store& store, const Config& config, const CustomerState& state, const dsl::TemplateCatalog& templates,
+            const dsl::Diagnostics& template_problems, std::int64_t now, const RunOptions& options)
+{
+  const auto outbox = options.outbox.empty()
+                        ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
+                        : options.outbox;
+  OutboxSender sender(config, outbox);
+  sender.set_broken_templates(broken_templates(template_problems));
+  return sender.send_due(store, state, templates, now, std::cerr);
+}
+
+// When the scenarios are refused nothing is planned, but what was planned before still
+// goes out (messages of broken templates wait, with the reason in `cvmd outbox`).
+int
+deliver_only(Store& store, const Config& config, std::int64_t now, const RunOptions& options)
+{
+  dsl::TemplateCatalog templates;
+  dsl::Diagnostics problems;
+  const auto directory = config.templates_set ? config.templates : (std::filesystem::path(config.scenarios) / "templates").string();
+  templates.load_directory(directory, problems);
+  auto metrics = config.metrics;
+  metrics.keep_later_buyers = true;
+  auto state = CustomerState::build(store, now, metrics);
+  const auto sent = deliver_due(store, config, state, templates, problems, now, options);
+  std::cout << "nothing planned (the scenarios have errors); " << describe(sent) << "\n";
+  return 1;
+}
+
 int
 run_once(const GlobalOptions& global, const RunOptions& options)
 {
@@ -85,9 +122,9 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     now = *parsed;
   }
   int refused = 0;
-  const auto loaded = load_scenarios(config, {}, "run", "nothing was planned or sent", refused);
+  const auto loaded = load_scenarios(config, {}, "run", "nothing was planned", refused);
   if (!loaded) {
-    return refused;
+    return refused == 1 ? deliver_only(store, config, now, options) : refused;
   }
   const auto& program = *loaded->program;
   const auto sources = sources_json(loaded->files);
@@ -229,30 +266,7 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     writer.commit();
   }
 
-  // Hand what is due to the connector; each message is marked in its own transaction.
-  const auto outbox = options.outbox.empty()
-                        ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
-                        : options.outbox;
-  FileConnector connector(outbox);
-  std::size_t delivered = 0;
-  std::size_t failed = 0;
-  for (const auto& m : store.pending_messages(now)) {
-    const auto* t = templates.find(m.template_name);
-    const auto customer = state.index_of(m.customer_id);
-    Result<std::string> outcome = Result<std::string>::failure("template '" + m.template_name + "' not found");
-    if (t && customer) {
-      auto rendered = render_message(*t, state, *customer, m, MessageLinks{});
-      outcome = rendered ? connector.deliver(*rendered) : Result<std::string>::failure(rendered.error());
-    }
-    Store::Writer writer(store);
-    writer.finish_message(m.key, static_cast<bool>(outcome), now, outcome ? *outcome : outcome.error());
-    writer.commit();
-    (outcome ? delivered : failed)++;
-    if (!outcome) {
-      std::cerr << "cvmd run: " << m.key << ": " << outcome.error() << "\n";
-    }
-  }
-
+  const auto sent = deliver_due(store, config, state, templates, template_problems, now, options);
   std::map<std::string, std::size_t> by_action;
   for (const auto& d : decisions) {
     ++by_action[to_string(d.action)];
@@ -261,13 +275,12 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   for (const auto& [action, count] : by_action) {
     std::cout << ", " << count << " " << action;
   }
-  std::cout << "; " << queued << " messages planned, " << delivered << " delivered to " << outbox << ", " << failed
-            << " failed\n";
+  std::cout << "; " << queued << " messages planned; " << describe(sent) << "\n";
   if (unloadable > 0) {
     std::cerr << "cvmd run: " << unloadable
               << " enrollments could not continue: their scenario version is no longer loadable (kept as they were)\n";
   }
-  return failed > 0 ? 1 : 0;
+  return 0;
 }
 
 } // namespace

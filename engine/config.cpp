@@ -16,7 +16,7 @@ namespace {
 // Keys of later subsystems are accepted here and validated by them when they load.
 const char* const known_keys[] = {"store", "scenarios", "templates", "timezone", "lifecycle", "vip",
                                   "value_tiers", "clv", "acquisition_spend", "policies", "rankings", "connectors", "server",
-                                  "logging"};
+                                  "delivery", "logging"};
 
 std::string
 where(const std::string& file, const YAML::Mark& mark)
@@ -255,6 +255,18 @@ load_config(const std::string& path)
         }
         config.rankings_refresh_seconds = *every;
       }
+    } else if (key == "connectors") {
+      if (auto error = read_connectors(file, entry.second, config.connectors, base.string()); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
+    } else if (key == "server") {
+      if (auto error = read_server(file, entry.second, config.server); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
+    } else if (key == "delivery") {
+      if (auto error = read_delivery(file, entry.second, config.delivery); !error.empty()) {
+        return Result<Config>::failure(error);
+      }
     } else if (key == "policies") {
       if (auto error = read_policies(file, entry.second, config.policies); !error.empty()) {
         return Result<Config>::failure(error);
@@ -269,7 +281,27 @@ load_config(const std::string& path)
       }
     }
   }
+  for (const auto& c : config.connectors) {
+    // Mailbox providers want a one-click unsubscribe (RFC 8058) in marketing mail, and a
+    // link without a signature would let anyone unsubscribe anyone.
+    if (c.type == "smtp" && (config.server.public_url.empty() || config.server.link_secret.empty())) {
+      return Result<Config>::failure(file + ": error: connectors." + c.name +
+                                     " sends real mail, whose List-Unsubscribe link needs server.public_url and "
+                                     "server.link_secret (the link's HMAC key, from the environment)");
+    }
+  }
   return config;
+}
+
+const ConnectorConfig*
+Config::find_connector(const std::string& name) const
+{
+  for (const auto& c : connectors) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
 }
 
 } // namespace cvmd

@@ -3,6 +3,7 @@
 // or value is an error with its place in the file, never a silent default.
 
 #include "engine/customer_state.hpp"
+#include "engine/delivery_config.hpp"
 #include "engine/policies.hpp"
 #include "engine/result.hpp"
 
@@ -31,6 +32,11 @@ struct Config
   std::vector<AcquisitionSpend> acquisition_spend;
   PolicyConfig policies; // policies: {frequency_cap: {max, per}, quiet_hours}
   std::int64_t rankings_refresh_seconds = 86400; // rankings: {refresh_every: 1 day | never}
+  std::vector<ConnectorConfig> connectors; // none: every channel goes to the file connector
+  ServerConfig server;
+  DeliveryConfig delivery;
+
+  const ConnectorConfig* find_connector(const std::string& name) const;
 };
 
 // `path` is --config's value or empty for ./cvmd.yaml; a missing default file is fine, a

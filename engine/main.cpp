@@ -1,6 +1,7 @@
 // cvmd: the command line. Each subcommand lives in its own command_*.cpp.
 #include "engine/command_check.hpp"
 #include "engine/command_data.hpp"
+#include "engine/command_outbox.hpp"
 #include "engine/command_run.hpp"
 #include "engine/command_simulate.hpp"
 
@@ -24,6 +25,7 @@ main(int argc, char** argv)
   cvmd::add_data_commands(app, global, exit_code);
   cvmd::add_simulate_command(app, global, exit_code);
   cvmd::add_run_command(app, global, exit_code);
+  cvmd::add_outbox_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -38,7 +38,28 @@ struct OutboxMessage
   std::string template_name;
   std::string variant;
   std::int64_t due_at = 0;
-  std::string state = "pending"; // pending, sent, failed
+  // pending (next attempt at next_attempt_at), sent, failed (refused for good), dead
+  // (max attempts reached), discarded (by an operator)
+  std::string state = "pending";
+  int attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> done_at;
+  std::string connector;
+  std::string provider_id;
+  std::string detail; // the gateway's last words, or why not sent
+};
+
+// What one delivery attempt (or a hold-back) does to a pending message.
+struct DeliveryRecord
+{
+  std::string key;
+  std::string state;        // the new state
+  bool attempted = true;    // counts as an attempt
+  std::int64_t at = 0;      // when it happened
+  std::int64_t next_attempt_at = 0; // pending: when to try again
+  std::string connector;
+  std::string provider_id;
+  std::string detail;
 };
 
 } // namespace cvmd

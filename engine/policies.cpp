@@ -30,7 +30,7 @@ parse_duration(const std::string& text)
   if (unit.size() > 1 && unit.back() == 's') {
     unit.pop_back();
   }
-  const std::int64_t seconds = unit == "minute" ? 60 : unit == "hour" ? 3600 : unit == "day" ? 86400 : unit == "week" ? 604800 : 0;
+  const std::int64_t seconds = unit == "second" ? 1 : unit == "minute" ? 60 : unit == "hour" ? 3600 : unit == "day" ? 86400 : unit == "week" ? 604800 : 0;
   if (seconds == 0) {
     return fail();
   }

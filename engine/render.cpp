@@ -3,6 +3,7 @@
 #include <kainjow/mustache.hpp>
 
 #include <cmath>
+#include <set>
 #include <cstdio>
 
 namespace cvmd {
@@ -12,10 +13,21 @@ namespace {
 using kainjow::mustache::data;
 using kainjow::mustache::mustache;
 
+// Empty texts are false, so that {{#first_name}}Hi {{first_name}}{{/first_name}} works
+// as "when there is one"; `empty` collects the names that have no value.
 data
-customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& message, const MessageLinks& links)
+customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& message, const std::string& unsubscribe_url,
+              std::set<std::string>& empty)
 {
   data d;
+  const auto set_text = [&](data& target, const std::string& name, std::string value, const std::string& full_name) {
+    if (value.empty()) {
+      empty.insert(full_name);
+      target.set(name, data::type::bool_false);
+    } else {
+      target.set(name, std::move(value));
+    }
+  };
   const auto& attributes = dsl::attributes();
   for (std::size_t a = 0; a < attributes.size(); ++a) {
     const auto id = static_cast<dsl::AttrId>(a);
@@ -27,6 +39,8 @@ customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& me
         char buffer[32];
         std::snprintf(buffer, sizeof buffer, value == std::floor(value) ? "%.0f" : "%.2f", value);
         d.set(name, std::string(buffer));
+      } else {
+        empty.insert(name);
       }
       break;
     }
@@ -34,19 +48,19 @@ customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& me
       d.set(name, state.flag(id, i) ? data::type::bool_true : data::type::bool_false);
       break;
     default:
-      d.set(name, std::string(state.text(id, i)));
+      set_text(d, name, std::string(state.text(id, i)), name);
       break;
     }
   }
   data profile;
   for (const auto& field : state.profile_names()) {
-    profile.set(field, std::string(state.profile(field, i)));
+    set_text(profile, field, std::string(state.profile(field, i)), "profile." + field);
   }
   d.set("profile", profile);
-  d.set("message_id", message.key);
-  d.set("scenario", message.scenario);
-  d.set("variant", message.variant);
-  d.set("unsubscribe_url", links.unsubscribe_url);
+  set_text(d, "message_id", message.key, "message_id");
+  set_text(d, "scenario", message.scenario, "scenario");
+  set_text(d, "variant", message.variant, "variant");
+  set_text(d, "unsubscribe_url", unsubscribe_url, "unsubscribe_url");
   return d;
 }
 
@@ -71,17 +85,42 @@ render_field(const dsl::MessageTemplate& t, const std::string& field, const data
 
 Result<RenderedMessage>
 render_message(const dsl::MessageTemplate& t, const CustomerState& state, std::size_t customer,
-               const OutboxMessage& message, const MessageLinks& links)
+               const OutboxMessage& message, const LinkSigner* links)
 {
-  const auto values = customer_data(state, customer, message, links);
+  static const auto email = static_cast<dsl::AttrId>(*dsl::find_attribute("email"));
+  static const auto phone = static_cast<dsl::AttrId>(*dsl::find_attribute("phone"));
+  static const auto first_name = static_cast<dsl::AttrId>(*dsl::find_attribute("first_name"));
+  static const auto last_name = static_cast<dsl::AttrId>(*dsl::find_attribute("last_name"));
   RenderedMessage out;
   out.key = message.key;
   out.channel = message.channel;
-  static const auto email = static_cast<dsl::AttrId>(*dsl::find_attribute("email"));
-  static const auto phone = static_cast<dsl::AttrId>(*dsl::find_attribute("phone"));
   out.to = message.channel == "email" ? std::string(state.text(email, customer))
            : message.channel == "sms" ? std::string(state.text(phone, customer))
                                       : std::string();
+  out.to_name = std::string(state.text(first_name, customer));
+  if (const auto last = state.text(last_name, customer); !last.empty()) {
+    out.to_name += (out.to_name.empty() ? "" : " ") + std::string(last);
+  }
+  if (links && message.channel != "webhook") {
+    out.unsubscribe_url = links->unsubscribe(message.key, message.customer_id, message.channel);
+  }
+  if (links && message.channel == "sms") {
+    out.status_url = links->delivery_report(message.key, message.customer_id);
+  }
+  std::set<std::string> empty;
+  const auto values = customer_data(state, customer, message, out.unsubscribe_url, empty);
+  for (const auto& [field, text] : t.fields) {
+    if (field != "subject" && field != "text" && field != "html" && field != "body") {
+      continue;
+    }
+    for (const auto& name : dsl::unguarded_variables(text)) {
+      if (empty.count(name)) {
+        return Result<RenderedMessage>::failure(t.path + ": " + field + ": {{" + name +
+                                                "}} is empty for customer " + message.customer_id +
+                                                " (show it only when present: {{#" + name + "}}...{{/" + name + "}})");
+      }
+    }
+  }
   for (auto [field, target, html] : {std::tuple{"subject", &out.subject, false}, std::tuple{"text", &out.text, false},
                                      std::tuple{"html", &out.html, true}}) {
     auto rendered = render_field(t, field, values, html);
@@ -96,6 +135,9 @@ render_message(const dsl::MessageTemplate& t, const CustomerState& state, std::s
       return Result<RenderedMessage>::failure(body.error());
     }
     out.text = *body;
+  }
+  if (links && !out.html.empty()) {
+    out.html = track_html(out.html, *links, message.key, message.customer_id);
   }
   return out;
 }

@@ -148,6 +148,36 @@ CREATE TABLE scenario_matches (
   PRIMARY KEY (scenario, customer_id)
 ) WITHOUT ROWID;
 )sql",
+  // v5: delivery through real gateways: retries at a time of their own, dead letters,
+  // operator discards, the gateway's id; test sends belong to no enrollment.
+  R"sql(
+CREATE TABLE outbox_v5 (
+  message_key     TEXT PRIMARY KEY NOT NULL,
+  enrollment_id   INTEGER REFERENCES enrollments(enrollment_id),
+  customer_id     TEXT NOT NULL,
+  scenario        TEXT NOT NULL,
+  version         TEXT NOT NULL,
+  step            INTEGER NOT NULL,
+  channel         TEXT NOT NULL,
+  template        TEXT NOT NULL,
+  variant         TEXT NOT NULL,
+  due_at          INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'dead', 'discarded')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  done_at         INTEGER,
+  connector       TEXT NOT NULL DEFAULT '',
+  provider_id     TEXT NOT NULL DEFAULT '',
+  detail          TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+INSERT INTO outbox_v5 (message_key, enrollment_id, customer_id, scenario, version, step, channel, template, variant,
+                       due_at, state, attempts, next_attempt_at, done_at, detail)
+  SELECT message_key, enrollment_id, customer_id, scenario, version, step, channel, template, variant,
+         due_at, state, attempts, due_at, done_at, detail FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+)sql",
 };
 
 } // namespace

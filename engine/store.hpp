@@ -95,10 +95,19 @@ struct Arrivals
 
 enum class InsertOutcome { inserted, unchanged, conflict };
 
+// `cvmd outbox`: empty fields match everything.
+struct OutboxFilter
+{
+  std::string state;
+  std::string key;
+  std::string customer;
+  std::size_t limit = 100;
+};
+
 class Store
 {
 public:
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -134,9 +143,12 @@ public:
     void save_decision(const Decision& d);
     // False when the key is already there: the message was planned before.
     bool queue_message(const OutboxMessage& m);
-    // Sent, or one more failed attempt: pending again until max_attempts, then failed.
-    static constexpr int max_attempts = 5;
-    void finish_message(const std::string& key, bool delivered, std::int64_t at, const std::string& detail);
+    // The outcome of an attempt on a pending message; false when it was not pending any more.
+    bool record_delivery(const DeliveryRecord& record);
+    // An operator's `cvmd outbox retry|discard`: the message with `key` (empty: every one)
+    // in `from_state`; returns how many changed.
+    int requeue_messages(const std::string& key, const std::string& from_state, std::int64_t now);
+    int discard_messages(const std::string& key, const std::string& from_state, std::int64_t now);
 
     void upsert_customer(const CustomerRow& row, std::int64_t now);
     void ensure_customer(const std::string& customer_id, std::int64_t now);
@@ -196,7 +208,10 @@ public:
   std::optional<std::pair<std::string, std::string>> scenario_source(const std::string& scenario, const std::string& version) const;
   // Every message in the outbox, for caps and `received` (customer, scenario, template, due).
   void for_each_message(const std::function<void(const OutboxMessage&)>& visit) const;
+  // Pending messages whose next attempt is due by `until`.
   std::vector<OutboxMessage> pending_messages(std::int64_t until) const;
+  std::vector<OutboxMessage> outbox(const OutboxFilter& filter) const;
+  std::map<std::string, std::int64_t> outbox_counts() const; // by state
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
 
 private:

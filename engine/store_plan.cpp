@@ -39,11 +39,18 @@ read_message(SQLite::Statement& q)
   m.variant = q.getColumn(8).getString();
   m.due_at = q.getColumn(9).getInt64();
   m.state = q.getColumn(10).getString();
+  m.attempts = q.getColumn(11).getInt();
+  m.next_attempt_at = q.getColumn(12).getInt64();
+  m.done_at = optional_time(q.getColumn(13));
+  m.connector = q.getColumn(14).getString();
+  m.provider_id = q.getColumn(15).getString();
+  m.detail = q.getColumn(16).getString();
   return m;
 }
 
-const char* const message_columns =
-  "message_key, enrollment_id, customer_id, scenario, version, step, channel, template, variant, due_at, state";
+const char* const message_columns = "message_key, enrollment_id, customer_id, scenario, version, step, channel, template, "
+                                    "variant, due_at, state, attempts, next_attempt_at, done_at, connector, "
+                                    "provider_id, detail";
 
 } // namespace
 
@@ -164,7 +171,9 @@ Store::scenario_source(const std::string& scenario, const std::string& version) 
 void
 Store::for_each_message(const std::function<void(const OutboxMessage&)>& visit) const
 {
-  SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns + " FROM outbox ORDER BY due_at, message_key");
+  // Test sends (no scenario) are not part of any plan.
+  SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns +
+                               " FROM outbox WHERE scenario != '' ORDER BY due_at, message_key");
   while (q.executeStep()) {
     visit(read_message(q));
   }
@@ -175,10 +184,39 @@ Store::pending_messages(std::int64_t until) const
 {
   std::vector<OutboxMessage> out;
   SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns +
-                               " FROM outbox WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, message_key");
+                               " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+                               "ORDER BY next_attempt_at, message_key");
   q.bind(1, static_cast<int64_t>(until));
   while (q.executeStep()) {
     out.push_back(read_message(q));
+  }
+  return out;
+}
+
+std::vector<OutboxMessage>
+Store::outbox(const OutboxFilter& filter) const
+{
+  std::vector<OutboxMessage> out;
+  SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns +
+                               " FROM outbox WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR message_key = ?2) "
+                               "AND (?3 = '' OR customer_id = ?3) ORDER BY due_at, message_key LIMIT ?4");
+  q.bind(1, filter.state);
+  q.bind(2, filter.key);
+  q.bind(3, filter.customer);
+  q.bind(4, static_cast<int64_t>(filter.limit));
+  while (q.executeStep()) {
+    out.push_back(read_message(q));
+  }
+  return out;
+}
+
+std::map<std::string, std::int64_t>
+Store::outbox_counts() const
+{
+  std::map<std::string, std::int64_t> out;
+  SQLite::Statement q(*m_db, "SELECT state, count(*) FROM outbox GROUP BY state");
+  while (q.executeStep()) {
+    out[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
   }
   return out;
 }
@@ -278,7 +316,8 @@ bool
 Store::Writer::queue_message(const OutboxMessage& m)
 {
   auto& s = statement("INSERT OR IGNORE INTO outbox (message_key, enrollment_id, customer_id, scenario, version, step, "
-                      "channel, template, variant, due_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+                      "channel, template, variant, due_at, state, next_attempt_at) "
+                      "VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?10)");
   s.bind(1, m.key);
   s.bind(2, static_cast<int64_t>(m.enrollment));
   s.bind(3, m.customer_id);
@@ -292,19 +331,47 @@ Store::Writer::queue_message(const OutboxMessage& m)
   return s.exec() == 1;
 }
 
-void
-Store::Writer::finish_message(const std::string& key, bool delivered, std::int64_t at, const std::string& detail)
+bool
+Store::Writer::record_delivery(const DeliveryRecord& r)
 {
-  // A failed delivery stays pending for the next cycle; only after max_attempts is it given
-  // up (failed), so a full disk or a gateway down for a while loses nothing.
-  auto& s = statement("UPDATE outbox SET attempts = attempts + 1, done_at = ?, detail = ?, state = CASE WHEN ? THEN 'sent' "
-                      "WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END WHERE message_key = ?");
-  s.bind(1, static_cast<int64_t>(at));
-  s.bind(2, detail);
-  s.bind(3, delivered ? 1 : 0);
-  s.bind(4, max_attempts);
-  s.bind(5, key);
-  s.exec();
+  // Only a pending message changes: an operator's discard between the load and the answer
+  // wins, and a message is never marked twice.
+  auto& s = statement("UPDATE outbox SET state = ?, attempts = attempts + ?, next_attempt_at = ?, "
+                      "done_at = CASE WHEN ? = 'pending' THEN done_at ELSE ? END, connector = ?, "
+                      "provider_id = ?, detail = ? WHERE message_key = ? AND state = 'pending'");
+  s.bind(1, r.state);
+  s.bind(2, r.attempted ? 1 : 0);
+  s.bind(3, static_cast<int64_t>(r.next_attempt_at));
+  s.bind(4, r.state);
+  s.bind(5, static_cast<int64_t>(r.at));
+  s.bind(6, r.connector);
+  s.bind(7, r.provider_id);
+  s.bind(8, r.detail);
+  s.bind(9, r.key);
+  return s.exec() == 1;
+}
+
+int
+Store::Writer::requeue_messages(const std::string& key, const std::string& from_state, std::int64_t now)
+{
+  auto& s = statement("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+                      "detail = 'queued again by an operator' "
+                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3");
+  s.bind(1, static_cast<int64_t>(now));
+  s.bind(2, key);
+  s.bind(3, from_state);
+  return s.exec();
+}
+
+int
+Store::Writer::discard_messages(const std::string& key, const std::string& from_state, std::int64_t now)
+{
+  auto& s = statement("UPDATE outbox SET state = 'discarded', done_at = ?, detail = 'discarded by an operator' "
+                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3");
+  s.bind(1, static_cast<int64_t>(now));
+  s.bind(2, key);
+  s.bind(3, from_state);
+  return s.exec();
 }
 
 } // namespace cvmd

@@ -4,6 +4,8 @@ message for a step on re-runs or after a crash between delivery and marking, ver
 pinned for enrollments in flight, a broken scenario refused whole."""
 import os
 import pathlib
+import email
+import email.policy
 import sqlite3
 import subprocess
 import sys
@@ -58,17 +60,23 @@ class RunOnce(unittest.TestCase):
             return c.execute(sql).fetchall()
 
     def files(self):
-        return sorted(p.name for p in self.outbox.glob("*.txt")) if self.outbox.exists() else []
+        return sorted(p.name for p in self.outbox.glob("*.eml")) if self.outbox.exists() else []
+
+    def mail(self, path):
+        with open(path, "rb") as f:
+            return email.message_from_binary_file(f, policy=email.policy.default)
 
     def test_cycles_plan_and_deliver_each_step_once(self):
         self.assertIn("0 decisions", self.run_at("2026-03-01T00:00:00Z").stdout)
         r = self.run_at("2026-03-13T00:00:00Z")
-        self.assertIn("1 enter, 1 send; 1 messages planned, 1 delivered", r.stdout)
+        self.assertIn("1 enter, 1 send; 1 messages planned; 1 sent,", r.stdout)
         self.assertEqual(len(self.files()), 1)
-        text = (self.outbox / self.files()[0]).read_text()
-        self.assertIn("To: ann@x.example\nSubject: <Ann>, we miss you", text)
-        self.assertIn("Hi <Ann> & co", text)  # text parts are plain text
-        self.assertIn("<p>Hi &lt;Ann&gt;</p>", text)  # HTML personalisation is escaped
+        # The dry run writes the very message an SMTP connector would send.
+        mail = self.mail(self.outbox / self.files()[0])
+        self.assertEqual(mail["To"].addresses[0].addr_spec, "ann@x.example")
+        self.assertEqual(mail["Subject"], "<Ann>, we miss you")
+        self.assertIn("Hi <Ann> & co", mail.get_body(("plain",)).get_content())  # text parts are plain text
+        self.assertIn("<p>Hi &lt;Ann&gt;</p>", mail.get_body(("html",)).get_content())  # HTML is escaped
         # The same cycle again, and an earlier --now: nothing new.
         self.assertIn("0 decisions", self.run_at("2026-03-13T00:00:00Z").stdout)
         self.assertIn("is earlier: nothing to do", self.run_at("2026-03-10T00:00:00Z").stdout)
@@ -87,7 +95,7 @@ class RunOnce(unittest.TestCase):
         self.db(f"UPDATE outbox SET state = 'pending' WHERE message_key = '{key}'")
         before = self.files()
         r = self.run_at("2026-03-14T00:00:00Z")
-        self.assertIn("1 delivered", r.stdout)
+        self.assertIn("1 sent", r.stdout)
         self.assertEqual(self.files(), before)
         [(state, detail)] = self.db("SELECT state, detail FROM outbox")
         self.assertEqual(state, "sent")
@@ -95,12 +103,18 @@ class RunOnce(unittest.TestCase):
 
     def test_a_failed_delivery_stays_pending_and_goes_out_later(self):
         self.outbox.write_text("a file where the outbox folder should be")
-        r = self.run_at("2026-03-13T00:00:00Z", expect=1)
+        r = self.run_at("2026-03-13T00:00:00Z")
         self.assertIn("cannot create the outbox folder", r.stderr)
-        self.assertEqual(self.db("SELECT state, attempts FROM outbox"), [("pending", 1)])
+        self.assertIn("1 to retry", r.stdout)
+        [(state, attempts, retry_at)] = self.db("SELECT state, attempts, next_attempt_at FROM outbox")
+        self.assertEqual((state, attempts), ("pending", 1))
+        # Backed off with jitter: between half the first delay (60 s) and all of it.
+        self.assertTrue(1773360000 + 30 <= retry_at <= 1773360000 + 60, retry_at)
         self.outbox.unlink()
+        r = self.run_at("2026-03-13T00:00:10Z")
+        self.assertIn("0 sent", r.stdout)  # not yet due again
         r = self.run_at("2026-03-14T00:00:00Z")
-        self.assertIn("1 delivered", r.stdout)
+        self.assertIn("1 sent", r.stdout)
         self.assertEqual(self.db("SELECT state, attempts FROM outbox"), [("sent", 2)])
         self.assertEqual(len(self.files()), 1)
 
@@ -145,9 +159,9 @@ class RunOnce(unittest.TestCase):
         self.run_at("2026-03-04T00:00:00Z")
         sent = self.db("SELECT customer_id, scenario, state FROM outbox ORDER BY customer_id, scenario")
         self.assertEqual(sent, [("c1", "thanks", "sent"), ("c3", "thanks", "sent"), ("c3", "welcome", "sent")])
-        welcome = next(p for p in self.outbox.glob("welcome_*c3*.txt"))
-        self.assertIn("To: cid@x.example", welcome.read_text())
-        self.assertIn("Welcome Cid", welcome.read_text())
+        welcome = self.mail(next(p for p in self.outbox.glob("welcome_*c3*.eml")))
+        self.assertEqual(welcome["To"].addresses[0].addr_spec, "cid@x.example")
+        self.assertIn("Welcome Cid", welcome.get_body(("plain",)).get_content())
 
     def test_an_unsubscribe_from_sms_leaves_email(self):
         templates = self.dir / "scenarios" / "templates"

@@ -1,0 +1,134 @@
+#include "connectors/smtp_connector.hpp"
+
+#include <chrono>
+#include <cstring>
+
+namespace cvmd {
+
+namespace {
+
+struct Upload
+{
+  const std::string* data;
+  std::size_t offset = 0;
+};
+
+std::size_t
+read_upload(char* buffer, std::size_t size, std::size_t count, void* user)
+{
+  auto* upload = static_cast<Upload*>(user);
+  const auto n = std::min(size * count, upload->data->size() - upload->offset);
+  std::memcpy(buffer, upload->data->data() + upload->offset, n);
+  upload->offset += n;
+  return n;
+}
+
+// The server's replies reach us only through the debug callback; the last one says what
+// became of the message ("250 2.0.0 Ok: queued as 4F3A2", "452 4.3.1 try later").
+int
+on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
+{
+  if (type == CURLINFO_HEADER_IN) {
+    auto& last = *static_cast<std::string*>(user);
+    last.assign(data, size);
+    while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) {
+      last.pop_back();
+    }
+  }
+  return 0;
+}
+
+std::string
+queued_id(const std::string& reply)
+{
+  const auto at = reply.find("queued as ");
+  if (at == std::string::npos) {
+    return {};
+  }
+  auto id = reply.substr(at + 10);
+  id.erase(id.find_last_not_of(" \t") + 1);
+  return id;
+}
+
+std::int64_t
+wall_now()
+{
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
+  : m_config(std::move(config)), m_from(parse_mailbox(m_config.from)), m_now(now ? std::move(now) : Now(wall_now))
+{
+}
+
+Delivery
+SmtpConnector::deliver(const RenderedMessage& m)
+{
+  if (m.to.empty()) {
+    return Delivery::failed("the customer has no email address");
+  }
+  if (!valid_address(m.to)) {
+    return Delivery::failed("'" + m.to + "' is not an email address");
+  }
+  if (m_from.address.empty()) {
+    return Delivery::failed("connectors." + m_config.name + ".from is not an address");
+  }
+  const auto message = build_email(m, m_from, m_now());
+  Upload upload{&message};
+  CURL* curl = m_curl.get();
+  m_curl.set_common(static_cast<long>(m_config.timeout_ms), m_config.ca_file);
+  curl_easy_setopt(curl, CURLOPT_URL, m_config.url.c_str());
+  if (!m_config.username.empty()) {
+    curl_easy_setopt(curl, CURLOPT_USERNAME, m_config.username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, m_config.password.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, m_config.tls == "starttls" ? CURLUSESSL_ALL
+                                          : m_config.tls == "none"   ? CURLUSESSL_NONE
+                                                                     : CURLUSESSL_TRY);
+  const auto envelope_from = "<" + m_from.address + ">";
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, envelope_from.c_str());
+  curl_slist* recipients = curl_slist_append(nullptr, ("<" + m.to + ">").c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+  curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
+  std::string last_reply;
+  curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &last_reply);
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+
+  const auto code = curl_easy_perform(curl);
+  long reply_code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply_code);
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, nullptr);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, nullptr);
+  curl_slist_free_all(recipients);
+
+  if (code == CURLE_OK) {
+    auto id = queued_id(last_reply);
+    return Delivery::delivered(id.empty() ? message_id_for(m.key, m_from.address.substr(m_from.address.find('@') + 1)) : id,
+                               last_reply);
+  }
+  const auto said = last_reply.empty() ? describe(code, error) : "the server said: " + last_reply;
+  if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED || code == CURLE_PEER_FAILED_VERIFICATION ||
+      code == CURLE_SSL_CACERT_BADFILE) {
+    // Wrong credentials or TLS settings: every message would fail the same way, but the
+    // operator can fix them, so the message waits (and the breaker pauses the connector).
+    return Delivery::retry(said);
+  }
+  if (reply_code >= 400 && reply_code < 500) {
+    return Delivery::retry(said);
+  }
+  if (reply_code >= 500 && reply_code < 600) {
+    return Delivery::failed(said);
+  }
+  return transient(code) ? Delivery::retry(describe(code, error)) : Delivery::failed(describe(code, error));
+}
+
+} // namespace cvmd
