@@ -25,15 +25,25 @@ read_upload(char* buffer, std::size_t size, std::size_t count, void* user)
 
 // The server's replies reach us only through the debug callback; the last one says what
 // became of the message ("250 2.0.0 Ok: queued as 4F3A2", "452 4.3.1 try later").
+struct Replies
+{
+  std::string last;
+  std::string refusal; // the first 4xx or 5xx: after it libcurl says QUIT, whose "221" says nothing
+};
+
 int
 on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
 {
   if (type == CURLINFO_HEADER_IN) {
-    auto& last = *static_cast<std::string*>(user);
-    last.assign(data, size);
-    while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) {
-      last.pop_back();
+    auto& replies = *static_cast<Replies*>(user);
+    std::string line(data, size);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+      line.pop_back();
     }
+    if (replies.refusal.empty() && !line.empty() && (line.front() == '4' || line.front() == '5')) {
+      replies.refusal = line;
+    }
+    replies.last = std::move(line);
   }
   return 0;
 }
@@ -95,10 +105,10 @@ SmtpConnector::deliver(const RenderedMessage& m)
   curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  std::string last_reply;
+  Replies replies;
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
-  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &last_reply);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &replies);
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
 
@@ -111,11 +121,11 @@ SmtpConnector::deliver(const RenderedMessage& m)
   curl_slist_free_all(recipients);
 
   if (code == CURLE_OK) {
-    auto id = queued_id(last_reply);
+    auto id = queued_id(replies.last);
     return Delivery::delivered(id.empty() ? message_id_for(m.key, m_from.address.substr(m_from.address.find('@') + 1)) : id,
-                               last_reply);
+                               replies.last);
   }
-  const auto said = last_reply.empty() ? describe(code, error) : "the server said: " + last_reply;
+  const auto said = replies.refusal.empty() ? describe(code, error) : "the server said: " + replies.refusal;
   if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED || code == CURLE_PEER_FAILED_VERIFICATION ||
       code == CURLE_SSL_CACERT_BADFILE) {
     // Wrong credentials or TLS settings: every message would fail the same way, but the

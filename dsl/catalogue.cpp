@@ -127,6 +127,7 @@ message_variables()
   static const std::vector<MessageVariable> list = {
     {"unsubscribe_url", "signed one-click unsubscribe link for this customer and channel"},
     {"message_id", "the message's idempotency key"},
+    {"customer_id", "the customer's id in the shop"},
     {"scenario", "name of the scenario sending the message"},
     {"variant", "split variant the customer is in (empty outside splits)"},
   };

@@ -58,14 +58,38 @@ customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& me
   }
   d.set("profile", profile);
   set_text(d, "message_id", message.key, "message_id");
+  set_text(d, "customer_id", message.customer_id, "customer_id");
   set_text(d, "scenario", message.scenario, "scenario");
   set_text(d, "variant", message.variant, "variant");
   set_text(d, "unsubscribe_url", unsubscribe_url, "unsubscribe_url");
   return d;
 }
 
+enum class Escape { none, html, json };
+
+// Inside a JSON string: quotes, backslashes and control characters escaped, so that a
+// customer's name can never break (or inject into) a webhook's JSON body.
+std::string
+json_escape(const std::string& text)
+{
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 Result<std::string>
-render_field(const dsl::MessageTemplate& t, const std::string& field, const data& values, bool html)
+render_field(const dsl::MessageTemplate& t, const std::string& field, const data& values, Escape escape)
 {
   const auto it = t.fields.find(field);
   if (it == t.fields.end()) {
@@ -75,8 +99,10 @@ render_field(const dsl::MessageTemplate& t, const std::string& field, const data
   if (!compiled.is_valid()) {
     return Result<std::string>::failure(t.path + ": " + field + ": " + compiled.error_message());
   }
-  if (!html) {
+  if (escape == Escape::none) {
     compiled.set_custom_escape([](const std::string& s) { return s; });
+  } else if (escape == Escape::json) {
+    compiled.set_custom_escape(json_escape);
   }
   return compiled.render(values);
 }
@@ -121,16 +147,21 @@ render_message(const dsl::MessageTemplate& t, const CustomerState& state, std::s
       }
     }
   }
-  for (auto [field, target, html] : {std::tuple{"subject", &out.subject, false}, std::tuple{"text", &out.text, false},
-                                     std::tuple{"html", &out.html, true}}) {
-    auto rendered = render_field(t, field, values, html);
+  for (auto [field, target, escape] :
+       {std::tuple{"subject", &out.subject, Escape::none}, std::tuple{"text", &out.text, Escape::none},
+        std::tuple{"html", &out.html, Escape::html}}) {
+    auto rendered = render_field(t, field, values, escape);
     if (!rendered) {
       return Result<RenderedMessage>::failure(rendered.error());
     }
     *target = *rendered;
   }
   if (out.text.empty()) { // webhooks and SMS may call their body `body`
-    auto body = render_field(t, "body", values, false);
+    // A webhook body is JSON unless its template says otherwise (content_type).
+    const auto type = t.fields.find("content_type");
+    const bool json = message.channel == "webhook" &&
+                      (type == t.fields.end() || type->second.find("json") != std::string::npos);
+    auto body = render_field(t, "body", values, json ? Escape::json : Escape::none);
     if (!body) {
       return Result<RenderedMessage>::failure(body.error());
     }

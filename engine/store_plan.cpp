@@ -354,8 +354,9 @@ Store::Writer::record_delivery(const DeliveryRecord& r)
 int
 Store::Writer::requeue_messages(const std::string& key, const std::string& from_state, std::int64_t now)
 {
-  auto& s = statement("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, "
-                      "detail = 'queued again by an operator' "
+  // Due at once, whatever clock the next cycle runs on.
+  auto& s = statement("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, "
+                      "detail = 'queued again by an operator at ' || ?1 "
                       "WHERE (?2 = '' OR message_key = ?2) AND state = ?3");
   s.bind(1, static_cast<int64_t>(now));
   s.bind(2, key);

@@ -1,0 +1,261 @@
+"""Real peers for the connector tests, started on free loopback ports and stopped again:
+a capturing SMTP server (aiosmtpd, Maildir), Postfix's smtp-sink, Kannel (bearerbox +
+smsbox with fakesmsc as the SMSC), and a small HTTP server that records what it gets."""
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import mailbox
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+DEBIAN_PYTHON = "/usr/bin/python3"  # where Debian's python3-aiosmtpd lives
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process=None, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def stop(process):
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class CapturingSmtp:
+    """aiosmtpd storing every mail in a Maildir."""
+
+    def __init__(self, directory):
+        self.port = free_port()
+        self.maildir = pathlib.Path(directory) / "maildir"
+        self.process = subprocess.Popen(
+            [DEBIAN_PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process)
+
+    def messages(self):
+        if not self.maildir.exists():
+            return []
+        box = mailbox.Maildir(self.maildir, factory=None, create=False)
+        return [bytes(m) for m in box]
+
+    def close(self):
+        stop(self.process)
+
+
+class SmtpSink:
+    """Postfix's smtp-sink; `options` such as ["-r", "RCPT"] make it refuse."""
+
+    def __init__(self, *options):
+        self.port = free_port()
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
+        self.process = subprocess.Popen(["smtp-sink", "-c", *user, *options, f"127.0.0.1:{self.port}", "64"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process)
+
+    def close(self):
+        stop(self.process)
+
+
+class RawServer:
+    """A TCP server that answers every connection with `greeting` and then reads forever
+    (None: says nothing at all, a gateway that hangs)."""
+
+    def __init__(self, greeting):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.greeting = greeting
+        self.connections = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            if self.greeting is not None:
+                try:
+                    conn.sendall(self.greeting)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+        for c in self.connections:
+            c.close()
+
+
+class RecordingHttp:
+    """Records each request (method, path, headers, body) and answers with the next of
+    `answers` [(status, body)], repeating the last."""
+
+    def __init__(self, answers=((200, "{}"),)):
+        self.requests = []
+        self.answers = list(answers)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                outer.requests.append({"method": self.command, "path": self.path,
+                                       "headers": dict(self.headers), "body": body})
+                status, text = outer.answers[0] if len(outer.answers) == 1 else outer.answers.pop(0)
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = _handle
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Kannel:
+    """bearerbox + smsbox with fakesmsc as the SMSC; `received()` lists the SMS fakesmsc
+    got, text decoded."""
+
+    def __init__(self, directory, user="cvmd", password="kannel-secret"):
+        self.dir = pathlib.Path(directory) / "kannel"
+        self.dir.mkdir()
+        self.admin, self.box, self.smsc, self.sendsms = (free_port() for _ in range(4))
+        self.user, self.password = user, password
+        conf = self.dir / "kannel.conf"
+        conf.write_text(f"""group = core
+admin-port = {self.admin}
+admin-password = admin
+smsbox-port = {self.box}
+log-file = "{self.dir}/bearerbox.log"
+log-level = 1
+box-allow-ip = 127.0.0.1
+access-log = "{self.dir}/access.log"
+dlr-storage = internal
+
+group = smsc
+smsc = fake
+smsc-id = fake
+port = {self.smsc}
+connect-allow-ip = 127.0.0.1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = {self.sendsms}
+global-sender = 12345
+log-file = "{self.dir}/smsbox.log"
+log-level = 1
+
+group = sendsms-user
+username = {user}
+password = {password}
+max-messages = 10
+concatenation = true
+""")
+        self.bearerbox = subprocess.Popen(["bearerbox", str(conf)], cwd=self.dir,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.box, self.bearerbox)
+        self.smsbox = subprocess.Popen(["smsbox", str(conf)], cwd=self.dir,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.sendsms, self.smsbox)
+        # fakesmsc exits when its input closes: give it one that stays open.
+        self.feeder = subprocess.Popen(["sleep", "3600"], stdout=subprocess.PIPE)
+        self.out = open(self.dir / "fakesmsc.out", "wb")
+        self.fakesmsc = subprocess.Popen(["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r", str(self.smsc),
+                                          "-i", "0.1", "-m", "0", "1 2 text unused"],
+                                         stdin=self.feeder.stdout, stdout=self.out, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while "FAKE:" not in self._status() or "(online" not in self._status():
+            if time.time() > deadline:
+                raise RuntimeError("Kannel's fake SMSC did not come online:\n" + self._status())
+            time.sleep(0.2)
+
+    def _status(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.admin), timeout=1) as s:
+                s.sendall(b"GET /status.txt?password=admin HTTP/1.0\r\n\r\n")
+                return s.recv(65536).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def sendsms_url(self):
+        return f"http://127.0.0.1:{self.sendsms}/cgi-bin/sendsms"
+
+    def received(self):
+        """[(sender, receiver, text)] from fakesmsc's 'Got message N: <from to coding text>'."""
+        out = []
+        text = (self.dir / "fakesmsc.out").read_bytes().decode(errors="replace")
+        for line in text.splitlines():
+            if "Got message" not in line:
+                continue
+            body = line.split(": <", 1)[1].rsplit(">", 1)[0]
+            sender, receiver, kind, payload = body.split(" ", 3)
+            if kind == "text":
+                out.append((sender, receiver, payload))
+            else:  # ucs-2 or data: URL-encoded bytes
+                raw = urllib.parse.unquote_to_bytes(payload.replace("+", "%20"))
+                out.append((sender, receiver, raw.decode("utf-16-be") if kind == "ucs-2" else raw.decode()))
+        return out
+
+    def close(self):
+        for p in (self.fakesmsc, self.feeder, self.smsbox, self.bearerbox):
+            stop(p)
+        self.out.close()
+
+
+def verify_link(url, public_url, secret):
+    """The claim of a signed link, checked here independently of cvmd: kind, key, customer,
+    channel, target. Raises ValueError for a bad signature."""
+    assert url.startswith(public_url + "/"), url
+    token = url[len(public_url) + 1:].split("/", 1)[1].split("?", 1)[0]
+    payload_b64, mac_b64 = token.split(".")
+    unpad = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    payload, mac = unpad(payload_b64), unpad(mac_b64)
+    expected = hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
+    if not hmac.compare_digest(mac, expected):
+        raise ValueError("bad signature")
+    version, kind, key, customer, channel, target = payload.decode().split("\x1f")
+    assert version == "v1"
+    return {"kind": kind, "key": key, "customer": customer, "channel": channel, "url": target}

@@ -1,0 +1,217 @@
+"""Email through real SMTP servers: aiosmtpd captures what arrives (parsed with Python's
+email package), Postfix's smtp-sink refuses on demand, and raw sockets play the broken
+gateways (down, hanging, answering garbage)."""
+import re
+import sys
+import time
+import unittest
+
+import servers
+from shop import PUBLIC_URL, SECRET, Shop, parse_mail
+
+CVMD = sys.argv.pop(1) if len(sys.argv) > 1 else "cvmd"
+
+
+def smtp_connector(port, extra=""):
+    return (f"  email:\n    type: smtp\n    url: \"smtp://127.0.0.1:{port}\"\n"
+            f"    from: \"SShop Team <news@shop.example>\"\n    timeout: 3 seconds\n{extra}")
+
+
+class CapturedMail(unittest.TestCase):
+    def setUp(self):
+        self.smtp = servers.CapturingSmtp(__import__("tempfile").mkdtemp())
+        self.shop = Shop(CVMD, smtp_connector(self.smtp.port, "    concurrency: 2\n"))
+
+    def tearDown(self):
+        self.smtp.close()
+        self.shop.close()
+
+    def wait_for(self, count):
+        deadline = time.time() + 10
+        while len(self.smtp.messages()) < count and time.time() < deadline:
+            time.sleep(0.05)
+        return [parse_mail(m) for m in self.smtp.messages()]
+
+    def test_a_test_send_arrives_as_a_well_formed_multipart_mail(self):
+        r = self.shop.cvmd("send", "welcome", "--customer", "c1")
+        self.assertIn("sent 'welcome' to zoe@x.example through email (smtp)", r.stdout)
+        [mail] = self.wait_for(1)
+        self.assertEqual(mail.get_content_type(), "multipart/alternative")
+        self.assertEqual([p.get_content_type() for p in mail.iter_parts()], ["text/plain", "text/html"])
+        # RFC 2047 headers decode to the exact UTF-8 text; personalisation verbatim there.
+        self.assertEqual(mail["Subject"], "Zoë <b>, 20 % für dich – nur heute")
+        self.assertEqual(mail["From"].addresses[0].display_name, "SShop Team")
+        self.assertEqual(mail["To"].addresses[0].addr_spec, "zoe@x.example")
+        self.assertEqual(mail["To"].addresses[0].display_name, "Zoë <b> Müller & Co")
+        self.assertRegex(mail["Message-ID"], r"^<[0-9a-f]{32}\.cvmd@shop\.example>$")
+        self.assertIsNotNone(email_date(mail["Date"]))
+        self.assertTrue(mail["X-Cvmd-Key"].startswith("send:welcome:c1:"))
+        text = mail.get_body(("plain",)).get_content()
+        html = mail.get_body(("html",)).get_content()
+        self.assertIn("Hallo Zoë <b>,", text)  # plain text: verbatim
+        self.assertIn("\n.so bleibt er.", text)  # a leading dot survives SMTP
+        self.assertIn("<p>Hallo Zoë &lt;b&gt;,</p>", html)  # HTML: escaped
+        self.assertNotIn("<b>,", html)
+        # One-click unsubscribe (RFC 8058), signed for this customer, channel and message.
+        self.assertEqual(mail["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+        unsubscribe = re.fullmatch(r"<(.*)>", mail["List-Unsubscribe"].strip()).group(1)
+        claim = servers.verify_link(unsubscribe, PUBLIC_URL, SECRET)
+        self.assertEqual((claim["kind"], claim["customer"], claim["channel"], claim["key"]),
+                         ("u", "c1", "email", mail["X-Cvmd-Key"]))
+        self.assertIn("Abmelden: " + unsubscribe, text)
+        # Links to the shop become signed click links to the same target; mailto and the
+        # unsubscribe link stay; an open pixel is added.
+        hrefs = re.findall(r'href=["\']([^"\']*)["\']', html)
+        clicks = [servers.verify_link(h, PUBLIC_URL, SECRET) for h in hrefs if "/c/" in h]
+        self.assertEqual([c["url"] for c in clicks], ["https://shop.example/sale?a=1&b=2"])
+        self.assertIn("mailto:help@shop.example", hrefs)
+        self.assertIn(unsubscribe, hrefs)
+        [pixel] = re.findall(r'<img src="([^"]*)"', html)
+        self.assertEqual(servers.verify_link(pixel, PUBLIC_URL, SECRET)["kind"], "o")
+        forged = unsubscribe[:-3] + ("AAA" if not unsubscribe.endswith("AAA") else "BBB")
+        with self.assertRaises(ValueError):
+            servers.verify_link(forged, PUBLIC_URL, SECRET)
+        # On record in the outbox, with the server's queue id.
+        [(state, provider)] = self.shop.db("SELECT state, provider_id FROM outbox")
+        self.assertEqual(state, "sent")
+        self.assertTrue(provider)
+
+    def test_a_run_sends_each_planned_mail_once_and_refuses_a_customer_without_address(self):
+        r = self.shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("2 sent", r.stdout)
+        self.assertIn("1 failed", r.stdout)
+        mails = self.wait_for(2)
+        self.assertEqual(sorted(m["To"].addresses[0].addr_spec for m in mails), ["bob@x.example", "zoe@x.example"])
+        self.assertEqual(self.shop.db("SELECT customer_id, state, detail FROM outbox WHERE state != 'sent'"),
+                         [("c3", "failed", "the customer has no email address")])
+        self.shop.cvmd("run", "--once", "--now", "2026-02-02T00:00:00Z")
+        time.sleep(0.3)
+        self.assertEqual(len(self.smtp.messages()), 2)
+        listing = self.shop.cvmd("outbox", "--state", "failed", "--format", "csv").stdout
+        self.assertIn("the customer has no email address", listing)
+
+    def test_a_template_with_a_value_missing_for_the_customer_is_not_sent_with_a_gap(self):
+        (self.shop.dir / "scenarios" / "templates" / "welcome.yaml").write_text(
+            'channel: email\nsubject: "Hi"\ntext: "Dear {{last_name}}"\n')
+        r = self.shop.cvmd("send", "welcome", "--customer", "c3", expect=1)
+        self.assertIn("{{last_name}} is empty for customer c3", r.stderr)
+        time.sleep(0.2)
+        self.assertEqual(self.smtp.messages(), [])
+
+    def test_a_broken_template_is_refused_with_its_place(self):
+        (self.shop.dir / "scenarios" / "templates" / "welcome.yaml").write_text(
+            'channel: email\nsubject: "Hi {{first_name"\ntext: "x"\n')
+        r = self.shop.cvmd("send", "welcome", "--customer", "c1", expect=1)
+        self.assertRegex(r.stderr, r"welcome\.yaml:2:\d+: error:")
+        self.assertIn("nothing was sent", r.stderr)
+
+
+def email_date(value):
+    import email.utils
+    return email.utils.parsedate_to_datetime(value)
+
+
+class FailingGateways(unittest.TestCase):
+    """Whatever the gateway does, the message is kept: retried with backoff, or refused for
+    good with the server's words; never lost, never sent twice."""
+
+    def make_shop(self, port, extra_yaml=""):
+        self.shop = Shop(CVMD, smtp_connector(port), extra_yaml)
+        self.addCleanup(self.shop.close)
+        return self.shop
+
+    def outcome(self):
+        return self.shop.db("SELECT customer_id, state, attempts, detail FROM outbox ORDER BY customer_id")
+
+    def test_a_soft_refusal_is_retried_and_a_hard_one_is_final(self):
+        sink = servers.SmtpSink("-r", "RCPT")
+        self.addCleanup(sink.close)
+        shop = self.make_shop(sink.port)
+        shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        rows = [r for r in self.outcome() if r[0] != "c3"]
+        self.assertEqual([(c, s, a) for c, s, a, _ in rows], [("c1", "pending", 1), ("c2", "pending", 1)])
+        self.assertIn("450", rows[0][3])
+        sink.close()
+        hard = servers.SmtpSink("-f", "RCPT")
+        self.addCleanup(hard.close)
+        (shop.dir / "cvmd.yaml").write_text((shop.dir / "cvmd.yaml").read_text().replace(str(sink.port), str(hard.port)))
+        shop.cvmd("run", "--once", "--now", "2026-02-02T00:00:00Z")
+        rows = [r for r in self.outcome() if r[0] != "c3"]
+        self.assertEqual([(c, s, a) for c, s, a, _ in rows], [("c1", "failed", 2), ("c2", "failed", 2)])
+        self.assertIn("500", rows[0][3])
+
+    def test_a_connection_closed_in_the_middle_is_retried_and_then_dead_lettered(self):
+        sink = servers.SmtpSink("-q", "DATA")
+        self.addCleanup(sink.close)
+        shop = self.make_shop(sink.port, "delivery:\n  max_attempts: 2\n  backoff: 1 minute\n")
+        shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertEqual([s for c, s, a, d in self.outcome() if c != "c3"], ["pending", "pending"])
+        shop.cvmd("run", "--once", "--now", "2026-02-01T01:00:00Z")
+        self.assertEqual([(s, a) for c, s, a, d in self.outcome() if c != "c3"], [("dead", 2), ("dead", 2)])
+        listing = shop.cvmd("outbox", "--state", "dead").stdout
+        self.assertIn("dead: 2", listing)
+        # The operator fixes the gateway and queues them again.
+        r = shop.cvmd("outbox", "retry", "--all")
+        self.assertIn("2 messages queued again", r.stdout)
+        sink.close()
+        good = servers.SmtpSink()
+        self.addCleanup(good.close)
+        (shop.dir / "cvmd.yaml").write_text((shop.dir / "cvmd.yaml").read_text().replace(str(sink.port), str(good.port)))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T02:00:00Z")
+        self.assertIn("2 sent", r.stdout)
+        shop.cvmd("outbox", "discard", "--all", "--from", "failed")
+        self.assertEqual(sorted(s for c, s, a, d in self.outcome()), ["discarded", "sent", "sent"])
+
+    def test_a_gateway_that_is_down_hangs_or_talks_garbage_is_retried(self):
+        down = servers.free_port()
+        hanging = servers.RawServer(None)
+        garbage = servers.RawServer(b"HTTP/1.1 200 OK\r\n\r\nthis is no mail server\r\n")
+        self.addCleanup(hanging.close)
+        self.addCleanup(garbage.close)
+        for port, words in ((down, "connect"), (hanging, "timeout"), (garbage, "")):
+            port = getattr(port, "port", port)
+            with self.subTest(port=port):
+                shop = self.make_shop(port)
+                started = time.time()
+                r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+                self.assertLess(time.time() - started, 30)
+                rows = [x for x in self.outcome() if x[0] != "c3"]
+                self.assertEqual([(s, a) for c, s, a, d in rows], [("pending", 1), ("pending", 1)], r.stderr)
+                self.assertIn(words, rows[0][3].lower())
+
+    def test_the_breaker_pauses_a_failing_gateway_without_counting_attempts(self):
+        shop = self.make_shop(servers.free_port(), "delivery:\n  breaker_failures: 1\n")
+        more = "".join(f"c{i},c{i}@x.example,,N{i},,yes,no\n" for i in range(10, 16))
+        (shop.dir / "more.csv").write_text("customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n" + more)
+        (shop.dir / "more_orders.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\n" + "".join(f"m{i},c{i},2026-01-05T10:00:00Z,10\n" for i in range(10, 16)))
+        shop.cvmd("import", "customers", str(shop.dir / "more.csv"))
+        shop.cvmd("import", "orders", str(shop.dir / "more_orders.csv"))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("1 to retry, 8 waiting", r.stdout)
+        waiting = shop.db("SELECT attempts, detail FROM outbox WHERE attempts = 0")
+        self.assertEqual(len(waiting), 8)
+        self.assertIn("paused", waiting[0][1])
+
+
+class Configuration(unittest.TestCase):
+    def test_secrets_come_from_the_environment_and_mistakes_say_where(self):
+        shop = Shop(CVMD, "  sms:\n    type: file\n")
+        self.addCleanup(shop.close)
+        config = shop.dir / "cvmd.yaml"
+        base = config.read_text()
+        config.write_text(base + "  email:\n    type: smtp\n    url: \"smtp://u:p@127.0.0.1:25\"\n    from: a@b.example\n")
+        r = shop.cvmd("outbox", expect=2)
+        self.assertRegex(r.stderr, r"cvmd\.yaml:\d+:\d+: error: connectors\.email\.url: put credentials in username")
+        config.write_text(base + "  email:\n    type: smtp\n    url: \"smtp://127.0.0.1:25\"\n    from: a@b.example\n"
+                          "    password: \"${CVMD_TEST_UNSET_PASSWORD}\"\n")
+        r = shop.cvmd("outbox", expect=2)
+        self.assertIn("the environment variable 'CVMD_TEST_UNSET_PASSWORD' is not set", r.stderr)
+        config.write_text(base.replace("${CVMD_LINK_SECRET}", "short"))
+        r = shop.cvmd("outbox", expect=2)
+        self.assertIn("server.link_secret must be at least 16 characters", r.stderr)
+        self.assertNotIn(SECRET, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
