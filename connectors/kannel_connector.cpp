@@ -1,7 +1,7 @@
 #include "connectors/kannel_connector.hpp"
 
 #include "connectors/http_request.hpp"
-#include "connectors/sms_text.hpp"
+#include "dsl/sms_text.hpp"
 
 #include <algorithm>
 #include <cctype>

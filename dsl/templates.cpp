@@ -2,6 +2,7 @@
 
 #include "catalogue.hpp"
 #include "keywords.hpp"
+#include "sms_text.hpp"
 #include "suggest.hpp"
 
 #include <kainjow/mustache.hpp>
@@ -131,6 +132,52 @@ variable_known(const std::string& lower_name)
   }
   const auto& vars = message_variables();
   return std::any_of(vars.begin(), vars.end(), [&](const auto& v) { return v.name == lower_name; });
+}
+
+// The text with each variable replaced by a typical value: names about ten characters,
+// numbers six, links about a hundred (the signed link's length).
+std::string
+typical_sms(const std::string& text)
+{
+  std::string out;
+  std::size_t at = 0;
+  while (true) {
+    const auto open = text.find("{{", at);
+    if (open == std::string::npos) {
+      return out + text.substr(at);
+    }
+    out += text.substr(at, open - at);
+    const auto close = text.find("}}", open);
+    if (close == std::string::npos) {
+      return out + text.substr(open);
+    }
+    auto tag = to_lower(text.substr(open + 2, close - open - 2));
+    at = close + 2 + (at < text.size() && close + 2 < text.size() && text[close + 2] == '}' ? 1 : 0);
+    tag.erase(0, tag.find_first_not_of("{&# \t"));
+    if (tag.empty() || tag[0] == '/' || tag[0] == '^' || tag[0] == '!') {
+      continue;
+    }
+    const auto attribute = find_attribute(tag);
+    const std::size_t width = tag.find("url") != std::string::npos                                   ? 100
+                              : attribute && attributes()[*attribute].type == ValueType::number ? 6
+                                                                                                : 10;
+    out.append(width, 'x');
+  }
+}
+
+void
+warn_sms_length(const SourceFile& source, std::size_t offset, const std::string& text, Diagnostics& diagnostics)
+{
+  const auto literal = sms_size(typical_sms(text));
+  if (literal.segments <= 1) {
+    return;
+  }
+  diagnostics.report(source, offset, offset, Severity::warning,
+                     "this SMS needs " + std::to_string(literal.segments) + " messages with typical values (" +
+                       std::to_string(literal.units) + (literal.gsm7 ? " GSM-7 characters; 160 fit in one)"
+                                                                      : " UCS-2 characters, because of a character "
+                                                                        "outside GSM-7; 70 fit in one)") +
+                       ": each part is billed; shorten it if that is not intended");
 }
 
 } // namespace
@@ -289,6 +336,8 @@ TemplateCatalog::load(const std::string& path, std::string text, Diagnostics& di
   } else if (tmpl.channel == "sms") {
     if (!tmpl.fields.count("text")) {
       report(0, "an SMS template needs a 'text'");
+    } else {
+      warn_sms_length(source, mark_offset(root["text"].Mark()), tmpl.fields["text"], diagnostics);
     }
     for (const auto* extra : {"subject", "html"}) {
       if (tmpl.fields.count(extra)) {

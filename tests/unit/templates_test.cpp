@@ -37,4 +37,28 @@ TEST_SUITE("templates")
     CHECK(d.all()[0].line >= 2);
     CHECK(c.find("bad")); // listed, so sends are not also reported as unknown
   }
+
+  TEST_CASE("variables printed outside sections are the ones that must have a value")
+  {
+    CHECK(dsl::unguarded_variables("Hi {{first_name}}{{#last_name}} {{last_name}}{{/last_name}}{{^vip}}{{aov}}{{/vip}}"
+                                   " {{{html}}} {{& raw }}") == std::vector<std::string>{"first_name", "html", "raw"});
+  }
+
+  TEST_CASE("an SMS longer than one message is a warning with its count, and names must be lower case")
+  {
+    dsl::TemplateCatalog c;
+    dsl::Diagnostics d;
+    c.load("t/short.yaml", "channel: sms\ntext: \"Hi {{first_name}}, -20% today\"\n", d);
+    CHECK(d.all().empty());
+    c.load("t/long.yaml", "channel: sms\ntext: \"" + std::string(150, 'a') + " {{first_name}}\"\n", d);
+    REQUIRE(d.all().size() == 1);
+    CHECK(d.all()[0].severity == dsl::Severity::warning);
+    CHECK(d.all()[0].message.find("needs 2 messages") != std::string::npos);
+    c.load("t/emoji.yaml", "channel: sms\ntext: \"" + std::string(60, 'a') + " \xF0\x9F\x8E\x89 {{first_name}}\"\n", d);
+    REQUIRE(d.all().size() == 2);
+    CHECK(d.all()[1].message.find("UCS-2") != std::string::npos);
+    c.load("t/case.yaml", "channel: sms\ntext: \"Hi {{First_Name}}\"\n", d);
+    REQUIRE(d.all().size() == 3);
+    CHECK(d.all()[2].message == "write 'first_name' in lower case: template variables are matched exactly");
+  }
 }

@@ -1,4 +1,4 @@
-#include "connectors/sms_text.hpp"
+#include "dsl/sms_text.hpp"
 
 #include <algorithm>
 #include <array>
