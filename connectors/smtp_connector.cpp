@@ -126,8 +126,10 @@ SmtpConnector::deliver(const RenderedMessage& m)
                                replies.last);
   }
   const auto said = replies.refusal.empty() ? describe(code, error) : "the server said: " + replies.refusal;
+  // 530/534/535/538: authentication required, too weak, refused, needs encryption.
+  const bool auth_reply = reply_code == 530 || reply_code == 534 || reply_code == 535 || reply_code == 538;
   if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED || code == CURLE_PEER_FAILED_VERIFICATION ||
-      code == CURLE_SSL_CACERT_BADFILE) {
+      code == CURLE_SSL_CACERT_BADFILE || auth_reply) {
     // Wrong credentials or TLS settings: every message would fail the same way, but the
     // operator can fix them, so the message waits (and the breaker pauses the connector).
     return Delivery::retry(said);

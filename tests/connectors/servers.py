@@ -259,3 +259,31 @@ def verify_link(url, public_url, secret):
     version, kind, key, customer, channel, target = payload.decode().split("\x1f")
     assert version == "v1"
     return {"kind": kind, "key": key, "customer": customer, "channel": channel, "url": target}
+
+
+class TlsSmtp:
+    """aiosmtpd with TLS (STARTTLS required, or implicit for smtps) and AUTH required; a
+    self-signed certificate made here, for the connector's ca_file."""
+
+    def __init__(self, directory, mode, user="mailer", password="smtp-secret"):
+        self.dir = pathlib.Path(directory)
+        self.cert, self.key = self.dir / f"{mode}-cert.pem", self.dir / f"{mode}-key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-keyout", str(self.key), "-out", str(self.cert), "-days", "2",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       check=True, capture_output=True)
+        self.port = free_port()
+        self.log = self.dir / f"{mode}.log"
+        self.process = subprocess.Popen(
+            [DEBIAN_PYTHON, str(pathlib.Path(__file__).with_name("tls_smtp_server.py")), str(self.port), mode,
+             str(self.cert), str(self.key), user, password, str(self.log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process)
+
+    def events(self, kind):
+        if not self.log.exists():
+            return []
+        return [e for e in map(json.loads, self.log.read_text().splitlines()) if e["event"] == kind]
+
+    def close(self):
+        stop(self.process)

@@ -194,6 +194,67 @@ class FailingGateways(unittest.TestCase):
         self.assertIn("paused", waiting[0][1])
 
 
+class TlsAndAuth(unittest.TestCase):
+    """STARTTLS (required) and smtps with AUTH against aiosmtpd; one connection for many
+    messages; wrong credentials keep the messages waiting and never print the password."""
+
+    def setUp(self):
+        self.work = __import__("tempfile").TemporaryDirectory()
+        self.addCleanup(self.work.cleanup)
+
+    def shop_for(self, server, scheme, tls, password="smtp-secret"):
+        extra = (f"    tls: {tls}\n    ca_file: \"{server.cert}\"\n    username: mailer\n"
+                 "    password: \"${SMTP_PASSWORD}\"\n")
+        shop = Shop(CVMD, smtp_connector(server.port, extra).replace("smtp://", scheme + "://"),
+                    env={"SMTP_PASSWORD": password})
+        self.addCleanup(shop.close)
+        return shop
+
+    def test_starttls_with_auth_carries_every_message_over_one_connection(self):
+        server = servers.TlsSmtp(self.work.name, "starttls")
+        self.addCleanup(server.close)
+        shop = self.shop_for(server, "smtp", "starttls")
+        more = "".join(f"c{i},c{i}@x.example,,N{i},,yes,no\n" for i in range(10, 18))
+        (shop.dir / "more.csv").write_text("customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n" + more)
+        (shop.dir / "more_orders.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\n" + "".join(f"m{i},c{i},2026-01-05T10:00:00Z,10\n" for i in range(10, 18)))
+        shop.cvmd("import", "customers", str(shop.dir / "more.csv"))
+        shop.cvmd("import", "orders", str(shop.dir / "more_orders.csv"))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("10 sent", r.stdout)
+        messages = server.events("message")
+        self.assertEqual(len(messages), 10)
+        self.assertTrue(all(m["tls"] and m["authenticated"] for m in messages))
+        self.assertEqual(len({tuple(m["peer"]) for m in messages}), 1)  # connection reuse
+        self.assertEqual(len([a for a in server.events("auth") if a["ok"]]), 1)
+        ids = shop.db("SELECT provider_id FROM outbox WHERE state = 'sent'")
+        self.assertTrue(all(i.startswith("Q") for (i,) in ids), ids)
+
+    def test_implicit_tls_and_wrong_credentials(self):
+        server = servers.TlsSmtp(self.work.name, "smtps")
+        self.addCleanup(server.close)
+        shop = self.shop_for(server, "smtps", "auto")
+        shop.cvmd("send", "welcome", "--customer", "c2")
+        self.assertEqual(len(server.events("message")), 1)
+        wrong = self.shop_for(server, "smtps", "auto", password="not-the-password")
+        r = wrong.cvmd("send", "welcome", "--customer", "c2", expect=1)
+        self.assertIn("535", r.stderr)
+        self.assertNotIn("not-the-password", r.stderr)
+        r = wrong.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertNotIn("not-the-password", r.stdout + r.stderr)
+        self.assertEqual({s for (s,) in wrong.db("SELECT state FROM outbox WHERE scenario != '' AND customer_id != 'c3'")}, {"pending"})
+
+    def test_required_starttls_is_not_given_up_for_a_server_without_it(self):
+        sink = servers.SmtpSink()
+        self.addCleanup(sink.close)
+        server = servers.TlsSmtp(self.work.name, "starttls")  # for its certificate
+        self.addCleanup(server.close)
+        shop = Shop(CVMD, smtp_connector(sink.port, f"    tls: starttls\n    ca_file: \"{server.cert}\"\n"))
+        self.addCleanup(shop.close)
+        r = shop.cvmd("send", "welcome", "--customer", "c1", expect=1)
+        self.assertIn("SSL", r.stderr.upper())
+
+
 class Configuration(unittest.TestCase):
     def test_secrets_come_from_the_environment_and_mistakes_say_where(self):
         shop = Shop(CVMD, "  sms:\n    type: file\n")
