@@ -70,6 +70,15 @@ class Shop:
             raise AssertionError(f"cvmd {' '.join(args)}: exit {r.returncode}, expected {expect}\n{r.stdout}{r.stderr}")
         return r
 
+    def add_buyers(self, numbers):
+        """Customers c<N> with an email address and one order each, for runs of many messages."""
+        header = "customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n"
+        (self.dir / "more.csv").write_text(header + "".join(f"c{i},c{i}@x.example,,N{i},,yes,no\n" for i in numbers))
+        (self.dir / "more_orders.csv").write_text(
+            "order_id,customer_id,ordered_at,amount\n" + "".join(f"m{i},c{i},2026-01-05T10:00:00Z,10\n" for i in numbers))
+        self.cvmd("import", "customers", str(self.dir / "more.csv"))
+        self.cvmd("import", "orders", str(self.dir / "more_orders.csv"))
+
     def db(self, sql, *params):
         with sqlite3.connect(self.dir / "shop.db") as c:
             return c.execute(sql, params).fetchall()

@@ -179,14 +179,24 @@ class FailingGateways(unittest.TestCase):
                 self.assertEqual([(s, a) for c, s, a, d in rows], [("pending", 1), ("pending", 1)], r.stderr)
                 self.assertIn(words, rows[0][3].lower())
 
+    def test_the_rate_limit_spaces_messages(self):
+        sink = servers.SmtpSink()
+        self.addCleanup(sink.close)
+        shop = self.make_shop(sink.port)
+        config = shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace("    timeout: 3 seconds\n",
+                                                     "    timeout: 3 seconds\n    rate: 240 per minute\n    concurrency: 2\n"))
+        shop.add_buyers(range(10, 22))
+        started = time.time()
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        elapsed = time.time() - started
+        self.assertIn("14 sent", r.stdout)
+        # 4 a second with a burst of 4: the 11 messages after the burst need 2.75 s.
+        self.assertGreaterEqual(elapsed, 2.7)
+
     def test_the_breaker_pauses_a_failing_gateway_without_counting_attempts(self):
         shop = self.make_shop(servers.free_port(), "delivery:\n  breaker_failures: 1\n")
-        more = "".join(f"c{i},c{i}@x.example,,N{i},,yes,no\n" for i in range(10, 16))
-        (shop.dir / "more.csv").write_text("customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n" + more)
-        (shop.dir / "more_orders.csv").write_text(
-            "order_id,customer_id,ordered_at,amount\n" + "".join(f"m{i},c{i},2026-01-05T10:00:00Z,10\n" for i in range(10, 16)))
-        shop.cvmd("import", "customers", str(shop.dir / "more.csv"))
-        shop.cvmd("import", "orders", str(shop.dir / "more_orders.csv"))
+        shop.add_buyers(range(10, 16))
         r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
         self.assertIn("1 to retry, 8 waiting", r.stdout)
         waiting = shop.db("SELECT attempts, detail FROM outbox WHERE attempts = 0")
@@ -214,12 +224,7 @@ class TlsAndAuth(unittest.TestCase):
         server = servers.TlsSmtp(self.work.name, "starttls")
         self.addCleanup(server.close)
         shop = self.shop_for(server, "smtp", "starttls")
-        more = "".join(f"c{i},c{i}@x.example,,N{i},,yes,no\n" for i in range(10, 18))
-        (shop.dir / "more.csv").write_text("customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n" + more)
-        (shop.dir / "more_orders.csv").write_text(
-            "order_id,customer_id,ordered_at,amount\n" + "".join(f"m{i},c{i},2026-01-05T10:00:00Z,10\n" for i in range(10, 18)))
-        shop.cvmd("import", "customers", str(shop.dir / "more.csv"))
-        shop.cvmd("import", "orders", str(shop.dir / "more_orders.csv"))
+        shop.add_buyers(range(10, 18))
         r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
         self.assertIn("10 sent", r.stdout)
         messages = server.events("message")
