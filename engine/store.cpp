@@ -205,6 +205,11 @@ Store::open(const std::string& path)
     // No mutex per call: a connection is only ever used by one thread at a time (the
     // import's writer thread takes it over while the main thread reads the file).
     auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+    // Before anything is written: a new store gets 16 KiB pages (SQLite's default is 4 KiB).
+    // Bulk loads and the snapshot's index scans touch every page, and with a quarter as many
+    // pages building the two order indexes took about a fifth less time at 10M orders. An
+    // existing store keeps the page size it was made with (the pragma is then ignored).
+    db->exec("PRAGMA page_size = 16384");
     db->exec("PRAGMA journal_mode = WAL");
     db->exec("PRAGMA foreign_keys = ON");
     db->exec("PRAGMA synchronous = NORMAL");

@@ -80,6 +80,21 @@ TEST_SUITE("store")
     CHECK(again->version() == Store::schema_version);
     SQLite::Database db((w.dir / "cvmd.db").string());
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    CHECK(db.execAndGet("PRAGMA page_size").getInt() == 16384);
+  }
+
+  TEST_CASE("an existing store keeps its page size")
+  {
+    Workspace w;
+    {
+      SQLite::Database db((w.dir / "cvmd.db").string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      db.exec("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t;");
+    }
+    auto store = w.store();
+    CHECK(store->version() == Store::schema_version);
+    store.reset();
+    SQLite::Database db((w.dir / "cvmd.db").string());
+    CHECK(db.execAndGet("PRAGMA page_size").getInt() == 4096);
   }
 
   TEST_CASE("a store from a newer cvmd is refused, not damaged")
