@@ -381,8 +381,26 @@ Store::Writer::finish_bulk_orders(std::int64_t now)
                                std::make_move_iterator(m_bulk_customers.end()));
   m_bulk_customers.clear();
   std::sort(ids.begin(), ids.end());
-  for (const auto& id : ids) {
-    ensure_customer(id, now);
+  // Many customers per statement, as for the orders: a million of them one by one took 2 s.
+  constexpr std::size_t per_statement = 128;
+  static const std::string many = [] {
+    std::string sql = "INSERT OR IGNORE INTO customers (customer_id, created_at) VALUES ";
+    for (std::size_t k = 0; k < per_statement; ++k) {
+      sql += k ? ", (?, ?1)" : "(?2, ?1)"; // ?1 is the time, ?2 onwards the ids
+    }
+    return sql;
+  }();
+  std::size_t done = 0;
+  for (; done + per_statement <= ids.size(); done += per_statement) {
+    auto& insert = statement(many);
+    insert.bind(1, static_cast<int64_t>(now));
+    for (std::size_t k = 0; k < per_statement; ++k) {
+      insert.bindNoCopy(static_cast<int>(k) + 2, ids[done + k]);
+    }
+    insert.exec();
+  }
+  for (; done < ids.size(); ++done) {
+    ensure_customer(ids[done], now);
   }
   auto& db = *m_store.m_db;
   db.exec("PRAGMA threads = " + std::to_string(std::max(1U, std::thread::hardware_concurrency())));
