@@ -410,6 +410,32 @@ CustomerState::refresh_rankings()
   }
 }
 
+namespace {
+
+// What the snapshot keeps of one customer's orders while the customers are read.
+struct Totals
+{
+  std::string customer_id;
+  std::int64_t orders = 0;
+  std::int64_t cents = 0;
+  std::int64_t first_at = 0;
+  std::int64_t last_at = 0;
+  bool later = false;
+};
+
+std::vector<Totals>
+read_totals(const Store& store, std::int64_t at, std::size_t expected)
+{
+  std::vector<Totals> out;
+  out.reserve(expected);
+  store.for_each_order_totals(at, [&](const OrderTotals& t) {
+    out.push_back({std::string(t.customer_id), t.orders, t.cents, t.first_at, t.last_at, t.later});
+  });
+  return out;
+}
+
+} // namespace
+
 CustomerState
 CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& config)
 {
@@ -420,6 +446,15 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   s.m_numbers.resize(columns);
   s.m_texts.resize(columns);
   s.m_flags.resize(columns);
+  const auto customer_count = static_cast<std::size_t>(store.customer_count());
+  // The orders, summed per customer, are read on a second connection while this one reads
+  // the customers: the two scans took about the same time one after the other.
+  auto second =
+    customer_count >= config.two_readers_from ? store.reader() : Result<std::unique_ptr<Store>>::failure("");
+  std::future<std::vector<Totals>> totals_read;
+  if (second) {
+    totals_read = std::async(std::launch::async, [&] { return read_totals(**second, at, customer_count); });
+  }
   // The store's customer fields in its order, each with its column here.
   std::vector<std::vector<std::string>*> field_columns;
   for (const auto& name : customer_fields()) {
@@ -427,70 +462,61 @@ CustomerState::build(const Store& store, std::int64_t at, const MetricsConfig& c
   }
   auto& email_consent = s.m_flags[id_email_consent];
   auto& sms_consent = s.m_flags[id_sms_consent];
-  s.reserve(static_cast<std::size_t>(store.customer_count()));
-  store.for_each_customer_view([&](const CustomerView& c) {
-    const auto i = s.add_customer(std::string(c.customer_id));
-    for (std::size_t k = 0; k < field_columns.size(); ++k) {
-      if (c.fields[k]) {
-        (*field_columns[k])[i].assign(*c.fields[k]);
+  s.reserve(customer_count);
+  try {
+    store.for_each_customer_view([&](const CustomerView& c) {
+      const auto i = s.add_customer(std::string(c.customer_id));
+      for (std::size_t k = 0; k < field_columns.size(); ++k) {
+        if (c.fields[k]) {
+          (*field_columns[k])[i].assign(*c.fields[k]);
+        }
       }
+      email_consent[i] = c.email_consent ? 1 : 0;
+      sms_consent[i] = c.sms_consent ? 1 : 0;
+      for (const auto& [name, value] : c.profile) {
+        auto& column = s.m_profile[name];
+        column.resize(s.m_ids.size());
+        column[i] = value;
+      }
+    });
+  } catch (...) {
+    if (totals_read.valid()) {
+      totals_read.wait(); // it reads through `second`, which must outlive it
     }
-    email_consent[i] = c.email_consent ? 1 : 0;
-    sms_consent[i] = c.sms_consent ? 1 : 0;
-    for (const auto& [name, value] : c.profile) {
-      auto& column = s.m_profile[name];
-      column.resize(s.m_ids.size());
-      column[i] = value;
-    }
-  });
+    throw;
+  }
   for (auto& [name, column] : s.m_profile) {
     column.resize(s.m_ids.size());
   }
+  const auto totals = totals_read.valid() ? totals_read.get() : read_totals(store, at, customer_count);
 
+  // Customers and totals both come in key order: walk them together instead of a hash
+  // lookup per customer. Totals cover all orders, so that customers who only bought after
+  // `at` are seen too: they were not customers yet and leave the snapshot below.
+  // (Customers without any order have no date of their own and are prospects at every `at`.)
   auto& orders = s.m_numbers[id_orders];
-  // Customers were read in key order and orders come in key order: walk both together
-  // instead of a hash lookup per order.
-  // All orders are read, so that customers who only bought after `at` are seen in the same
-  // pass: they were not customers yet and leave the snapshot below. (Customers without any
-  // order have no date of their own and are prospects at every `at`.)
   const auto n = s.m_ids.size();
   std::vector<std::uint8_t> bought_later(n, 0);
   bool any_later = false;
-  // The orders of customers [first, last) of the snapshot; ranges never share a customer,
-  // so two of them can fill the columns at once.
-  const auto read_range = [&](const Store& from, std::size_t first, std::size_t last, bool& later) {
-    std::size_t cursor = first;
-    const std::optional<std::string> end = last < n ? std::optional<std::string>(s.m_ids[last]) : std::nullopt;
-    from.for_each_order_of(first < n ? s.m_ids[first] : std::string(), end, [&](const Purchase& o) {
-      while (cursor < last && s.m_ids[cursor] < o.customer_id) {
-        ++cursor;
-      }
-      if (cursor >= last || s.m_ids[cursor] != o.customer_id) {
-        throw std::runtime_error("order of customer '" + o.customer_id + "' out of key order or without its customer");
-      }
-      const auto i = cursor;
-      if (o.ordered_at > at) {
-        bought_later[i] = 1;
-        later = true;
-        return;
-      }
-      if (orders[i] == 0) {
-        s.m_first_order_at[i] = o.ordered_at;
-      }
-      s.m_last_order_at[i] = o.ordered_at;
-      orders[i] += 1;
-      s.m_cents[i] += o.amount_cents; // summed exactly: 0.10 + 0.20 ties with 0.30
-    });
-  };
-  auto second = n >= config.two_readers_from ? store.reader() : Result<std::unique_ptr<Store>>::failure("");
-  if (second) {
-    bool later_in_second = false;
-    auto other_half = std::async(std::launch::async, [&] { read_range(**second, n / 2, n, later_in_second); });
-    read_range(store, 0, n / 2, any_later);
-    other_half.get();
-    any_later = any_later || later_in_second;
-  } else {
-    read_range(store, 0, n, any_later);
+  std::size_t cursor = 0;
+  for (const auto& t : totals) {
+    while (cursor < n && s.m_ids[cursor] < t.customer_id) {
+      ++cursor;
+    }
+    if (cursor >= n || s.m_ids[cursor] != t.customer_id) {
+      throw std::runtime_error("order of customer '" + t.customer_id + "' out of key order or without its customer");
+    }
+    const auto i = cursor;
+    if (t.later) {
+      bought_later[i] = 1;
+      any_later = true;
+    }
+    if (t.orders > 0) {
+      orders[i] = static_cast<double>(t.orders);
+      s.m_first_order_at[i] = t.first_at;
+      s.m_last_order_at[i] = t.last_at;
+      s.m_cents[i] = t.cents; // summed exactly: 0.10 + 0.20 ties with 0.30
+    }
   }
   if (any_later && !config.keep_later_buyers) {
     std::vector<std::uint8_t> keep(s.m_ids.size(), 1);

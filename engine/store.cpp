@@ -569,19 +569,84 @@ Store::for_each_order(std::int64_t until, const std::function<void(const Purchas
   visit_purchases(query, visit);
 }
 
-void
-Store::for_each_order_of(const std::string& first, const std::optional<std::string>& end,
-                         const std::function<void(const Purchase&)>& visit) const
+namespace {
+
+// A statement through SQLite's C interface, for the scans of millions of rows: SQLiteCpp's
+// column objects copy a shared pointer per value, a tenth of the snapshot's reading.
+class RawStatement
 {
-  // Two statements rather than an optional bound, so that both bounds limit the index range.
-  SQLite::Statement query(*m_db, std::string("SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY "
-                                             "orders_by_customer WHERE customer_id >= ?") +
-                                   (end ? " AND customer_id < ?" : "") + " ORDER BY customer_id, ordered_at");
-  query.bind(1, first);
-  if (end) {
-    query.bind(2, *end);
+public:
+  RawStatement(sqlite3* db, const std::string& sql) : m_db(db)
+  {
+    if (const int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &m_stmt, nullptr); rc != SQLITE_OK) {
+      throw SQLite::Exception(db, rc);
+    }
   }
-  visit_purchases(query, visit);
+  ~RawStatement() { sqlite3_finalize(m_stmt); }
+  RawStatement(const RawStatement&) = delete;
+  RawStatement& operator=(const RawStatement&) = delete;
+
+  bool step()
+  {
+    const int rc = sqlite3_step(m_stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      throw SQLite::Exception(m_db, rc);
+    }
+    return rc == SQLITE_ROW;
+  }
+  // Valid until the next step.
+  std::string_view text(int k) const
+  {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, k));
+    return {data ? data : "", static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, k))};
+  }
+  std::int64_t integer(int k) const { return sqlite3_column_int64(m_stmt, k); }
+  bool is_null(int k) const { return sqlite3_column_type(m_stmt, k) == SQLITE_NULL; }
+
+private:
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+} // namespace
+
+void
+Store::for_each_order_totals(std::int64_t until, const std::function<void(const OrderTotals&)>& visit) const
+{
+  // Answered from orders_by_customer alone, in key order, so a customer's orders are
+  // consecutive.
+  RawStatement query(m_db->getHandle(), "SELECT customer_id, ordered_at, amount_cents FROM orders INDEXED BY "
+                                        "orders_by_customer ORDER BY customer_id, ordered_at");
+  std::string id;
+  OrderTotals totals;
+  bool any = false;
+  const auto flush = [&] {
+    if (any) {
+      totals.customer_id = id;
+      visit(totals);
+    }
+  };
+  while (query.step()) {
+    const auto row_id = query.text(0);
+    if (!any || row_id != id) {
+      flush();
+      id.assign(row_id);
+      totals = OrderTotals{};
+      any = true;
+    }
+    const std::int64_t at = query.integer(1);
+    if (at > until) {
+      totals.later = true;
+      continue;
+    }
+    if (totals.orders == 0) {
+      totals.first_at = at;
+    }
+    totals.last_at = at;
+    ++totals.orders;
+    totals.cents += query.integer(2);
+  }
+  flush();
 }
 
 namespace {
@@ -633,23 +698,22 @@ Store::for_each_customer_view(const std::function<void(const CustomerView&)>& vi
 {
   SQLite::Statement profile(*m_db, "SELECT customer_id, name, value FROM customer_profile ORDER BY customer_id, name");
   bool more_profile = profile.executeStep();
-  SQLite::Statement query(*m_db, std::string("SELECT ") + customer_columns + " FROM customers ORDER BY customer_id");
+  RawStatement query(m_db->getHandle(),
+                     std::string("SELECT ") + customer_columns + " FROM customers ORDER BY customer_id");
   const auto text = [](const SQLite::Column& c) {
     return std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
   };
-  const auto field_count = customer_fields().size();
+  const auto field_count = static_cast<int>(customer_fields().size());
   CustomerView v;
-  v.fields.resize(field_count);
-  std::string id;
-  while (query.executeStep()) {
-    id.assign(text(query.getColumn(0)));
-    v.customer_id = id;
-    for (std::size_t k = 0; k < field_count; ++k) {
-      const auto column = query.getColumn(static_cast<int>(k) + 1);
-      v.fields[k] = column.isNull() ? std::nullopt : std::optional<std::string_view>(text(column));
+  v.fields.resize(static_cast<std::size_t>(field_count));
+  while (query.step()) {
+    v.customer_id = query.text(0); // the row stays put while the profile statement steps
+    for (int k = 0; k < field_count; ++k) {
+      v.fields[static_cast<std::size_t>(k)] =
+        query.is_null(k + 1) ? std::nullopt : std::optional<std::string_view>(query.text(k + 1));
     }
-    v.email_consent = query.getColumn(static_cast<int>(field_count) + 1).getInt() != 0;
-    v.sms_consent = query.getColumn(static_cast<int>(field_count) + 2).getInt() != 0;
+    v.email_consent = query.integer(field_count + 1) != 0;
+    v.sms_consent = query.integer(field_count + 2) != 0;
     v.profile.clear();
     while (more_profile && text(profile.getColumn(0)) < v.customer_id) {
       more_profile = profile.executeStep();

@@ -84,6 +84,17 @@ struct CustomerView
   std::vector<std::pair<std::string, std::string>> profile;
 };
 
+// One customer's orders summed, while they are read: the id is valid during the callback only.
+struct OrderTotals
+{
+  std::string_view customer_id;
+  std::int64_t orders = 0;   // ordered at or before the moment asked for
+  std::int64_t cents = 0;    // of those orders
+  std::int64_t first_at = 0; // of those orders (when there are any)
+  std::int64_t last_at = 0;
+  bool later = false; // has orders after the moment
+};
+
 // Where rows sit in the order they were stored: orders by their seq, events by their id.
 // A cycle of `cvmd run` remembers the last it saw, so that rows stored late (stamped before
 // the previous cycle) still reach it once.
@@ -176,10 +187,8 @@ public:
 
   // Orders up to `until` (inclusive), grouped by customer and in time order.
   void for_each_order(std::int64_t until, const std::function<void(const Purchase&)>& visit) const;
-  // All orders of the customers in [first, end) by id (no end: to the last), grouped by
-  // customer and in time order: two connections can read two halves at once.
-  void for_each_order_of(const std::string& first, const std::optional<std::string>& end,
-                         const std::function<void(const Purchase&)>& visit) const;
+  // Every customer with orders, in key order, their orders summed as of `until`.
+  void for_each_order_totals(std::int64_t until, const std::function<void(const OrderTotals&)>& visit) const;
   // A second, read-only connection to the same store, for reading on another thread.
   Result<std::unique_ptr<Store>> reader() const;
   void for_each_customer_view(const std::function<void(const CustomerView&)>& visit) const;
