@@ -48,17 +48,45 @@ std::vector<double>
 quintile_scores(const std::vector<double>& value, const std::vector<std::size_t>& members)
 {
   std::vector<double> score(value.size(), std::nan(""));
-  std::vector<std::size_t> order = members;
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return value[a] < value[b]; });
+  // Sorted as (value, index) pairs: the order a stable sort of the indexes by value gives,
+  // without reading the values through the indexes (a merge sort of indexes was a third of
+  // the time after reading the store).
+  std::vector<std::pair<double, std::size_t>> order;
+  order.reserve(members.size());
+  for (const auto i : members) {
+    order.emplace_back(value[i], i);
+  }
+  std::sort(order.begin(), order.end());
   const double n = static_cast<double>(order.size());
   std::size_t group_start = 0;
   for (std::size_t k = 0; k < order.size(); ++k) {
-    if (k > 0 && value[order[k]] != value[order[k - 1]]) {
+    if (k > 0 && order[k].first != order[k - 1].first) {
       group_start = k;
     }
-    score[order[k]] = 1 + std::floor(5.0 * static_cast<double>(group_start) / n);
+    score[order[k].second] = 1 + std::floor(5.0 * static_cast<double>(group_start) / n);
   }
   return score;
+}
+
+// Runs `first` on another thread while `second` runs on this one, when there is enough work
+// to pay for the thread.
+template <typename First, typename Second>
+void
+both(bool in_parallel, First&& first, Second&& second)
+{
+  if (!in_parallel) {
+    first();
+    second();
+    return;
+  }
+  auto other = std::async(std::launch::async, std::forward<First>(first));
+  try {
+    second();
+  } catch (...) {
+    other.wait();
+    throw;
+  }
+  other.get();
 }
 
 } // namespace
@@ -360,9 +388,28 @@ CustomerState::refresh_rankings()
   for (auto i : buyers) {
     recency_value[i] = -since_last[i];
   }
-  m_numbers[id_r_score] = quintile_scores(recency_value, buyers);
-  m_numbers[id_f_score] = quintile_scores(orders, buyers);
-  m_numbers[id_m_score] = quintile_scores(revenue, buyers);
+  // The four rankings are independent: two threads from 50,000 buyers.
+  std::vector<std::size_t> by_revenue;
+  both(
+    buyers.size() >= 50000,
+    [&] {
+      m_numbers[id_r_score] = quintile_scores(recency_value, buyers);
+      m_numbers[id_f_score] = quintile_scores(orders, buyers);
+    },
+    [&] {
+      m_numbers[id_m_score] = quintile_scores(revenue, buyers);
+      // Best first; equal revenue in index order (what a stable sort gives).
+      std::vector<std::pair<double, std::size_t>> pairs;
+      pairs.reserve(buyers.size());
+      for (const auto i : buyers) {
+        pairs.emplace_back(-revenue[i], i);
+      }
+      std::sort(pairs.begin(), pairs.end());
+      by_revenue.reserve(pairs.size());
+      for (const auto& [negated, i] : pairs) {
+        by_revenue.push_back(i);
+      }
+    });
   const auto& r = m_numbers[id_r_score];
   const auto& f = m_numbers[id_f_score];
   const auto& m = m_numbers[id_m_score];
@@ -378,13 +425,12 @@ CustomerState::refresh_rankings()
   }
   for (auto i : buyers) {
     const int ri = static_cast<int>(r[i]), fi = static_cast<int>(f[i]), mi = static_cast<int>(m[i]);
-    rfm[i] = std::to_string(ri) + std::to_string(fi) + std::to_string(mi);
+    const char digits[] = {static_cast<char>('0' + ri), static_cast<char>('0' + fi), static_cast<char>('0' + mi)};
+    rfm[i].assign(digits, 3); // scores are 1-5
     segment[i] = rfm_segment_for(ri, fi, mi);
   }
 
   // VIP: the top vip_top_percent of buyers by revenue (ties at the threshold included).
-  std::vector<std::size_t> by_revenue = buyers;
-  std::stable_sort(by_revenue.begin(), by_revenue.end(), [&](auto a, auto b) { return revenue[a] > revenue[b]; });
   if (!by_revenue.empty()) {
     const auto count = static_cast<std::size_t>(
       std::ceil(static_cast<double>(by_revenue.size()) * m_config.vip_top_percent / 100.0));
