@@ -24,7 +24,7 @@ struct MetricsConfig
   double clv_horizon_days = 365;
   double clv_discount_rate = 0.10; // per year
   bool predict_clv = true;          // fit BG/NBD + Gamma-Gamma when building a snapshot
-  std::size_t two_readers_from = 200000; // customers from which orders are read on a second thread, beside them
+  std::size_t two_readers_from = 200000; // from this many customers, orders are summed on a second connection meanwhile
   // Customers whose orders all come after `at` stay in the snapshot as prospects (for
   // `cvmd run`, where those orders arrive as the cycle goes); else they are not customers yet.
   bool keep_later_buyers = false;
