@@ -254,10 +254,18 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     for (const auto& d : decisions) {
       writer.save_decision(d);
       if (d.action == Action::send) {
-        queued += writer.queue_message({d.key, d.enrollment, d.customer, d.scenario, d.version, d.step, d.channel,
-                                        d.template_name, d.variant, d.at, "pending"})
-                    ? 1
-                    : 0;
+        OutboxMessage m;
+        m.key = d.key;
+        m.enrollment = d.enrollment;
+        m.customer_id = d.customer;
+        m.scenario = d.scenario;
+        m.version = d.version;
+        m.step = d.step;
+        m.channel = d.channel;
+        m.template_name = d.template_name;
+        m.variant = d.variant;
+        m.due_at = d.at;
+        queued += writer.queue_message(m) ? 1 : 0;
       }
     }
     writer.set_meta_time("last_cycle_at", now);

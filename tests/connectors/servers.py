@@ -76,8 +76,8 @@ class SmtpSink:
     def __init__(self, *options):
         self.port = free_port()
         user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
-        self.process = subprocess.Popen(["smtp-sink", "-c", *user, *options, f"127.0.0.1:{self.port}", "64"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(["smtp-sink", *user, *options, f"127.0.0.1:{self.port}", "256"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.process)
 
     def close(self):
