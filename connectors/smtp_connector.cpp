@@ -7,35 +7,25 @@ namespace cvmd {
 
 namespace {
 
-struct Upload
-{
-  const std::string* data;
-  std::size_t offset = 0;
-};
-
 std::size_t
 read_upload(char* buffer, std::size_t size, std::size_t count, void* user)
 {
-  auto* upload = static_cast<Upload*>(user);
-  const auto n = std::min(size * count, upload->data->size() - upload->offset);
-  std::memcpy(buffer, upload->data->data() + upload->offset, n);
-  upload->offset += n;
+  auto* connector_state = static_cast<std::pair<const std::string*, std::size_t*>*>(user);
+  const auto& data = *connector_state->first;
+  auto& offset = *connector_state->second;
+  const auto n = std::min(size * count, data.size() - offset);
+  std::memcpy(buffer, data.data() + offset, n);
+  offset += n;
   return n;
 }
 
 // The server's replies reach us only through the debug callback; the last one says what
 // became of the message ("250 2.0.0 Ok: queued as 4F3A2", "452 4.3.1 try later").
-struct Replies
-{
-  std::string last;
-  std::string refusal; // the first 4xx or 5xx: after it libcurl says QUIT, whose "221" says nothing
-};
-
 int
 on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
 {
   if (type == CURLINFO_HEADER_IN) {
-    auto& replies = *static_cast<Replies*>(user);
+    auto& replies = *static_cast<SmtpConnector::Replies*>(user);
     std::string line(data, size);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
       line.pop_back();
@@ -69,24 +59,12 @@ wall_now()
 } // namespace
 
 SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
-  : m_config(std::move(config)), m_from(parse_mailbox(m_config.from)), m_now(now ? std::move(now) : Now(wall_now))
+  : m_config(std::move(config)),
+    m_from(parse_mailbox(m_config.from)),
+    m_envelope_from("<" + m_from.address + ">"),
+    m_now(now ? std::move(now) : Now(wall_now))
 {
-}
-
-Delivery
-SmtpConnector::deliver(const RenderedMessage& m)
-{
-  if (m.to.empty()) {
-    return Delivery::failed("the customer has no email address");
-  }
-  if (!valid_address(m.to)) {
-    return Delivery::failed("'" + m.to + "' is not an email address");
-  }
-  if (m_from.address.empty()) {
-    return Delivery::failed("connectors." + m_config.name + ".from is not an address");
-  }
-  const auto message = build_email(m, m_from, m_now());
-  Upload upload{&message};
+  // What stays the same for every message is set once.
   CURL* curl = m_curl.get();
   m_curl.set_common(static_cast<long>(m_config.timeout_ms), m_config.ca_file);
   curl_easy_setopt(curl, CURLOPT_URL, m_config.url.c_str());
@@ -97,32 +75,67 @@ SmtpConnector::deliver(const RenderedMessage& m)
   curl_easy_setopt(curl, CURLOPT_USE_SSL, m_config.tls == "starttls" ? CURLUSESSL_ALL
                                           : m_config.tls == "none"   ? CURLUSESSL_NONE
                                                                      : CURLUSESSL_TRY);
-  const auto envelope_from = "<" + m_from.address + ">";
-  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, envelope_from.c_str());
-  curl_slist* recipients = curl_slist_append(nullptr, ("<" + m.to + ">").c_str());
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, recipients);
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, m_envelope_from.c_str());
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  Replies replies;
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
-  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &replies);
-  char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &m_replies);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, m_error);
+}
 
-  const auto code = curl_easy_perform(curl);
+SmtpConnector::~SmtpConnector()
+{
+  curl_slist_free_all(m_recipients);
+}
+
+Delivery
+SmtpConnector::deliver(const RenderedMessage& m)
+{
+  if (auto at_once = begin(m)) {
+    return *at_once;
+  }
+  return end(curl_easy_perform(m_curl.get()));
+}
+
+std::optional<Delivery>
+SmtpConnector::begin(const RenderedMessage& m)
+{
+  if (m.to.empty()) {
+    return Delivery::failed("the customer has no email address");
+  }
+  if (!valid_address(m.to)) {
+    return Delivery::failed("'" + m.to + "' is not an email address");
+  }
+  if (m_from.address.empty()) {
+    return Delivery::failed("connectors." + m_config.name + ".from is not an address");
+  }
+  m_key = m.key;
+  m_message = build_email(m, m_from, m_now());
+  m_sent = 0;
+  m_replies = {};
+  m_error[0] = '\0';
+  curl_slist_free_all(m_recipients);
+  m_recipients = curl_slist_append(nullptr, ("<" + m.to + ">").c_str());
+  CURL* curl = m_curl.get();
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, m_recipients);
+  m_upload = {&m_message, &m_sent};
+  curl_easy_setopt(curl, CURLOPT_READDATA, &m_upload);
+  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(m_message.size()));
+  return std::nullopt;
+}
+
+Delivery
+SmtpConnector::end(CURLcode code)
+{
   long reply_code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply_code);
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, nullptr);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, nullptr);
-  curl_slist_free_all(recipients);
-
+  curl_easy_getinfo(m_curl.get(), CURLINFO_RESPONSE_CODE, &reply_code);
+  const auto& replies = m_replies;
+  const char* error = m_error;
   if (code == CURLE_OK) {
     auto id = queued_id(replies.last);
-    return Delivery::delivered(id.empty() ? message_id_for(m.key, m_from.address.substr(m_from.address.find('@') + 1)) : id,
+    return Delivery::delivered(id.empty() ? message_id_for(m_key, m_from.address.substr(m_from.address.find('@') + 1))
+                                          : id,
                                replies.last);
   }
   const auto said = replies.refusal.empty() ? describe(code, error) : "the server said: " + replies.refusal;
