@@ -8,7 +8,8 @@
 - SMS: cvmd's Kannel connector through bearerbox + smsbox to fakesmsc, accepted per
   second, and the time until fakesmsc has seen every message.
 
-usage: bench/bench_connectors.py BUILD_DIR [EMAILS] [CONCURRENCY] [BODY_BYTES] [SMS]"""
+usage: bench/bench_connectors.py BUILD_DIR [EMAILS] [CONCURRENCIES] [BODY_BYTES] [SMS]
+(CONCURRENCIES: comma-separated, e.g. 1,2,4; each is run twice, peer and cvmd in turn)"""
 import os
 import pathlib
 import re
@@ -23,7 +24,7 @@ import servers  # noqa: E402
 
 build = pathlib.Path(sys.argv[1])
 emails = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-concurrency = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+concurrencies = [int(c) for c in (sys.argv[3] if len(sys.argv) > 3 else "1,2,4").split(",")]
 body = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
 sms = int(sys.argv[5]) if len(sys.argv) > 5 else 2000
 tool = build / "bench" / "bench_connectors"
@@ -40,12 +41,12 @@ def timed(command):
 with tempfile.TemporaryDirectory() as work:
     sink = servers.SmtpSink()
     try:
-        for run in range(3):
+        for concurrency, run in [(c, r) for c in concurrencies for r in range(2)]:
             peer, _ = timed(["smtp-source", "-d", "-s", str(concurrency), "-m", str(emails), "-l", str(body),
                              "-f", "bench@shop.example", "-t", "customer@x.example", f"127.0.0.1:{sink.port}"])
             ours, said = timed([str(tool), "smtp", f"smtp://127.0.0.1:{sink.port}", str(emails), str(concurrency),
                                 str(body)])
-            print(f"email run {run + 1}: smtp-source {emails / peer:.0f}/s ({peer:.2f} s), "
+            print(f"email, {concurrency} sessions, run {run + 1}: smtp-source {emails / peer:.0f}/s ({peer:.2f} s), "
                   f"cvmd {emails / ours:.0f}/s ({ours:.2f} s): {emails / ours / (emails / peer):.2f} of the peer's rate"
                   f"  [{said}]")
     finally:
@@ -53,7 +54,7 @@ with tempfile.TemporaryDirectory() as work:
 
     kannel = servers.Kannel(work)
     try:
-        ours, said = timed([str(tool), "kannel", kannel.sendsms_url(), str(sms), str(concurrency), "120"])
+        ours, said = timed([str(tool), "kannel", kannel.sendsms_url(), str(sms), str(max(concurrencies)), "120"])
         started = time.time()
         while len(kannel.received()) < sms and time.time() - started < 600:
             time.sleep(0.2)
