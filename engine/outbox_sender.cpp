@@ -130,44 +130,50 @@ OutboxSender::send_due(Store& store, const CustomerState& state, const dsl::Temp
     writer.commit();
   };
 
-  // Rendered messages by connector; each message is rendered once, right before it goes.
-  std::map<std::string, std::pair<const ConnectorConfig*, std::vector<DispatchItem>>> batches;
+  // Rendered a slice at a time, right before it goes: a backlog of a million messages is
+  // not a million rendered bodies in memory.
+  constexpr std::size_t slice = 2000;
   const auto pending = store.pending_messages(now);
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    const auto& m = pending[i];
-    std::string why;
-    const auto* connector = route(m.channel, {}, why);
-    if (!connector) {
-      record(m, "", Delivery::retry(why), false);
-      continue;
+  for (std::size_t from = 0; from < pending.size(); from += slice) {
+    std::map<std::string, std::pair<const ConnectorConfig*, std::vector<DispatchItem>>> batches;
+    for (std::size_t i = from; i < std::min(pending.size(), from + slice); ++i) {
+      const auto& m = pending[i];
+      std::string why;
+      const auto* connector = route(m.channel, {}, why);
+      if (!connector) {
+        record(m, "", Delivery::retry(why), false);
+        continue;
+      }
+      if (auto broken = m_broken.find(m.template_name); broken != m_broken.end()) {
+        record(m, connector->name, Delivery::retry("template '" + m.template_name + "' has errors: " + broken->second),
+               false);
+        continue;
+      }
+      const auto* t = templates.find(m.template_name);
+      if (!t) {
+        record(m, connector->name, Delivery::retry("template '" + m.template_name + "' is not in the templates folder"),
+               false);
+        continue;
+      }
+      const auto customer = state.index_of(m.customer_id);
+      if (!customer) {
+        record(m, connector->name, Delivery::failed("customer '" + m.customer_id + "' is not in the store any more"), true);
+        continue;
+      }
+      auto rendered = render_message(*t, state, *customer, m, signer());
+      if (!rendered) {
+        record(m, connector->name, Delivery::failed(rendered.error()), true);
+        continue;
+      }
+      auto& batch = batches[connector->name];
+      batch.first = connector;
+      batch.second.push_back({i, std::move(*rendered)});
     }
-    const auto* t = templates.find(m.template_name);
-    if (auto broken = m_broken.find(m.template_name); broken != m_broken.end()) {
-      record(m, connector->name, Delivery::retry("template '" + m.template_name + "' has errors: " + broken->second), false);
-      continue;
+    for (auto& [name, batch] : batches) {
+      dispatcher(*batch.first).run(std::move(batch.second), [&](const DispatchResult& result) {
+        record(pending[result.id], name, result.delivery, result.attempted);
+      });
     }
-    if (!t) {
-      record(m, connector->name, Delivery::retry("template '" + m.template_name + "' is not in the templates folder"), false);
-      continue;
-    }
-    const auto customer = state.index_of(m.customer_id);
-    if (!customer) {
-      record(m, connector->name, Delivery::failed("customer '" + m.customer_id + "' is not in the store any more"), true);
-      continue;
-    }
-    auto rendered = render_message(*t, state, *customer, m, signer());
-    if (!rendered) {
-      record(m, connector->name, Delivery::failed(rendered.error()), true);
-      continue;
-    }
-    auto& batch = batches[connector->name];
-    batch.first = connector;
-    batch.second.push_back({i, std::move(*rendered)});
-  }
-  for (auto& [name, batch] : batches) {
-    dispatcher(*batch.first).run(std::move(batch.second), [&](const DispatchResult& result) {
-      record(pending[result.id], name, result.delivery, result.attempted);
-    });
   }
   return summary;
 }

@@ -98,6 +98,27 @@ class CapturedMail(unittest.TestCase):
         time.sleep(0.2)
         self.assertEqual(self.smtp.messages(), [])
 
+    def test_messages_of_a_broken_template_wait_with_the_reason_and_go_once_it_is_fixed(self):
+        self.smtp.close()  # the gateway is down when the messages are planned
+        self.shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertEqual(len(self.shop.db("SELECT * FROM outbox WHERE state = 'pending'")), 2)
+        template = self.shop.dir / "scenarios" / "templates" / "welcome.yaml"
+        good = template.read_text()
+        template.write_text(good.replace("{{first_name}}, 20 %", "{{first_name, 20 %"))
+        self.smtp = servers.CapturingSmtp(__import__("tempfile").mkdtemp())
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{self.smtp.port}", config.read_text()))
+        r = self.shop.cvmd("run", "--once", "--now", "2026-02-02T00:00:00Z", expect=1)
+        self.assertIn("nothing planned (the scenarios have errors)", r.stdout)
+        self.assertIn("2 waiting", r.stdout)
+        listing = self.shop.cvmd("outbox", "--state", "pending", "--format", "json").stdout
+        self.assertRegex(listing, r"template 'welcome' has errors: [^\"]*welcome\.yaml:2:\d+")
+        self.assertEqual(self.smtp.messages(), [])
+        template.write_text(good)
+        r = self.shop.cvmd("run", "--once", "--now", "2026-02-03T00:00:00Z")
+        self.assertIn("2 sent", r.stdout)
+        self.assertEqual(len(self.wait_for(2)), 2)
+
     def test_a_broken_template_is_refused_with_its_place(self):
         (self.shop.dir / "scenarios" / "templates" / "welcome.yaml").write_text(
             'channel: email\nsubject: "Hi {{first_name"\ntext: "x"\n')
