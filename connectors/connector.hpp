@@ -33,6 +33,7 @@ struct Delivery
   DeliveryStatus status = DeliveryStatus::failed;
   std::string provider_id; // the gateway's own id for the message, when it gives one
   std::string reason;      // what the gateway said, or what went wrong; never secrets
+  bool local = false;      // decided before talking to the gateway: says nothing about it
 
   static Delivery delivered(std::string provider_id, std::string reason = {})
   {
@@ -40,6 +41,8 @@ struct Delivery
   }
   static Delivery retry(std::string reason) { return {DeliveryStatus::retry, {}, std::move(reason)}; }
   static Delivery failed(std::string reason) { return {DeliveryStatus::failed, {}, std::move(reason)}; }
+  // Refused without a word with the gateway (no address, not an address).
+  static Delivery refused(std::string reason) { return {DeliveryStatus::failed, {}, std::move(reason), true}; }
 };
 
 const char* to_string(DeliveryStatus status);

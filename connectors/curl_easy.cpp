@@ -52,6 +52,12 @@ transient(CURLcode code)
   case CURLE_SSL_CONNECT_ERROR:
   case CURLE_UPLOAD_FAILED:
   case CURLE_AGAIN:
+  // TLS trouble (an expired or unknown certificate, a missing CA file) fails every message
+  // alike until an operator fixes it: worth waiting for, not a reason to give messages up.
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_USE_SSL_FAILED:
     return true;
   default:
     return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <thread>
 
 namespace cvmd {
@@ -53,6 +54,9 @@ CircuitBreaker::record(DeliveryStatus status, SteadyTime now)
     m_pause = std::chrono::seconds(0);
     return;
   }
+  if (m_open && !m_trial_out) {
+    return; // sent before it opened: that failure is already why it is open
+  }
   ++m_in_a_row;
   if (m_trial_out || m_in_a_row >= m_settings.failures) {
     m_pause = m_pause.count() == 0 ? m_settings.pause : std::min(m_pause * 2, m_settings.longest_pause);
@@ -89,6 +93,7 @@ Dispatcher::run(std::vector<DispatchItem> items, const std::function<void(const 
   }
   std::atomic<std::size_t> next{0};
   std::mutex result_mutex;
+  std::exception_ptr failure;
   const auto work = [&](Connector& connector) {
     for (auto i = next++; i < items.size(); i = next++) {
       auto& item = items[i];
@@ -110,26 +115,41 @@ Dispatcher::run(std::vector<DispatchItem> items, const std::function<void(const 
           std::this_thread::sleep_for(wait);
         }
         result.delivery = connector.deliver(item.message);
-        std::lock_guard lock(m_mutex);
-        m_breaker.record(result.delivery.status, std::chrono::steady_clock::now());
-        if (result.delivery.status == DeliveryStatus::retry) {
-          m_breaker.set_why(result.delivery.reason);
+        if (!result.delivery.local) {
+          std::lock_guard lock(m_mutex);
+          m_breaker.record(result.delivery.status, std::chrono::steady_clock::now());
+          if (result.delivery.status == DeliveryStatus::retry) {
+            m_breaker.set_why(result.delivery.reason);
+          }
         }
       }
       std::lock_guard lock(result_mutex);
-      on_result(result);
+      if (failure) {
+        return;
+      }
+      try {
+        on_result(result);
+      } catch (...) {
+        // Recording failed (the store is locked or full): hand out nothing more, and let
+        // the caller see why once every thread has stopped.
+        failure = std::current_exception();
+        next = items.size();
+      }
     }
   };
   if (threads == 1) {
     work(*m_connectors[0]);
-    return;
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) {
+      pool.emplace_back(work, std::ref(*m_connectors[t]));
+    }
+    for (auto& thread : pool) {
+      thread.join();
+    }
   }
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < threads; ++t) {
-    pool.emplace_back(work, std::ref(*m_connectors[t]));
-  }
-  for (auto& thread : pool) {
-    thread.join();
+  if (failure) {
+    std::rethrow_exception(failure);
   }
 }
 

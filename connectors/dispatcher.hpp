@@ -82,7 +82,8 @@ public:
   ~Dispatcher();
 
   // Delivers every item on up to `concurrency` threads and returns when all are done;
-  // `on_result` is called once per item, never on two threads at once.
+  // `on_result` is called once per item, never on two threads at once. An exception from
+  // `on_result` stops the run (items not yet handed out are not sent) and is rethrown.
   void run(std::vector<DispatchItem> items, const std::function<void(const DispatchResult&)>& on_result);
 
   const ConnectorConfig& config() const { return m_config; }

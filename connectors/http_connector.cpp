@@ -96,10 +96,10 @@ Delivery
 HttpConnector::deliver(const RenderedMessage& m)
 {
   if (m.channel == "sms" && m.to.empty()) {
-    return Delivery::failed("the customer has no phone number");
+    return Delivery::refused("the customer has no phone number");
   }
   if (m.channel == "email" && m.to.empty()) {
-    return Delivery::failed("the customer has no email address");
+    return Delivery::refused("the customer has no email address");
   }
   HttpRequest request;
   request.method = m_config.method;

@@ -51,10 +51,10 @@ Delivery
 KannelConnector::deliver(const RenderedMessage& m)
 {
   if (m.to.empty()) {
-    return Delivery::failed("the customer has no phone number");
+    return Delivery::refused("the customer has no phone number");
   }
   if (!valid_phone(m.to)) {
-    return Delivery::failed("'" + m.to + "' is not a phone number (digits, optionally with a leading +)");
+    return Delivery::refused("'" + m.to + "' is not a phone number (digits, optionally with a leading +)");
   }
   HttpRequest request;
   request.method = "GET";

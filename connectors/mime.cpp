@@ -101,16 +101,18 @@ std::string
 encode_header_text(std::string_view utf8)
 {
   const auto text = one_line(utf8);
-  if (plain_ascii(text)) {
+  if (plain_ascii(text) && text.size() <= 900) {
     return text;
   }
-  // Base64 encoded words of at most 45 bytes each stay within 75 characters (RFC 2047 2.).
+  // Base64 encoded words of at most 39 bytes (64 characters with their frame) keep every
+  // line within 76 characters (RFC 2047 2.), "Subject: " included; longer ASCII text is
+  // encoded too, so that no line reaches RFC 5322's 998.
   std::string out;
   std::string_view rest = text;
   while (!rest.empty()) {
-    auto n = utf8_prefix(rest, 45);
+    auto n = utf8_prefix(rest, 39);
     if (n == 0) {
-      n = std::min<std::size_t>(rest.size(), 45);
+      n = std::min<std::size_t>(rest.size(), 39);
     }
     if (!out.empty()) {
       out += "\r\n ";
@@ -142,7 +144,7 @@ format_mailbox(const Mailbox& mailbox)
     }
     return quoted + "\" <" + mailbox.address + ">";
   }
-  return encode_header_text(name) + " <" + mailbox.address + ">";
+  return encode_header_text(name) + "\r\n <" + mailbox.address + ">"; // folded: the words fill their lines
 }
 
 std::string

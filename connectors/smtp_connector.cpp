@@ -24,6 +24,11 @@ read_upload(char* buffer, std::size_t size, std::size_t count, void* user)
 int
 on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
 {
+  if (type == CURLINFO_HEADER_OUT) {
+    auto& replies = *static_cast<SmtpConnector::Replies*>(user);
+    const std::string_view line(data, size);
+    replies.command = std::string(line.substr(0, std::min(line.find_first_of(" \r\n"), std::size_t{8})));
+  }
   if (type == CURLINFO_HEADER_IN) {
     auto& replies = *static_cast<SmtpConnector::Replies*>(user);
     std::string line(data, size);
@@ -32,6 +37,7 @@ on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
     }
     if (replies.refusal.empty() && !line.empty() && (line.front() == '4' || line.front() == '5')) {
       replies.refusal = line;
+      replies.refused = replies.command;
     }
     replies.last = std::move(line);
   }
@@ -72,9 +78,10 @@ SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
     curl_easy_setopt(curl, CURLOPT_USERNAME, m_config.username.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, m_config.password.c_str());
   }
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, m_config.tls == "starttls" ? CURLUSESSL_ALL
-                                          : m_config.tls == "none"   ? CURLUSESSL_NONE
-                                                                     : CURLUSESSL_TRY);
+  // With credentials, "auto" insists on TLS: someone between us and the server could strip
+  // STARTTLS from the greeting and read the password.
+  const bool insist = m_config.tls == "starttls" || (m_config.tls == "auto" && !m_config.username.empty());
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, insist ? CURLUSESSL_ALL : m_config.tls == "none" ? CURLUSESSL_NONE : CURLUSESSL_TRY);
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, m_envelope_from.c_str());
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -102,13 +109,13 @@ std::optional<Delivery>
 SmtpConnector::begin(const RenderedMessage& m)
 {
   if (m.to.empty()) {
-    return Delivery::failed("the customer has no email address");
+    return Delivery::refused("the customer has no email address");
   }
   if (!valid_address(m.to)) {
-    return Delivery::failed("'" + m.to + "' is not an email address");
+    return Delivery::refused("'" + m.to + "' is not an email address");
   }
   if (m_from.address.empty()) {
-    return Delivery::failed("connectors." + m_config.name + ".from is not an address");
+    return Delivery::refused("connectors." + m_config.name + ".from is not an address");
   }
   m_key = m.key;
   m_message = build_email(m, m_from, m_now());
@@ -151,7 +158,11 @@ SmtpConnector::end(CURLcode code)
     return Delivery::retry(said);
   }
   if (reply_code >= 500 && reply_code < 600) {
-    return Delivery::failed(said);
+    // A refusal of the recipient or of this message's content is final; one of the
+    // greeting, EHLO or MAIL FROM refuses the sender (reputation, configuration) and would
+    // refuse every message alike: those wait for an operator, like credentials.
+    const bool about_this_message = replies.refused == "RCPT" || replies.refused == "DATA";
+    return about_this_message ? Delivery::failed(said) : Delivery::retry(said);
   }
   return transient(code) ? Delivery::retry(describe(code, error)) : Delivery::failed(describe(code, error));
 }

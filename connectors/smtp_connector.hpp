@@ -25,6 +25,8 @@ public:
   {
     std::string last;
     std::string refusal; // the first 4xx or 5xx: after it libcurl says QUIT, whose "221" says nothing
+    std::string command; // the verb of the last command sent (its arguments may hold secrets)
+    std::string refused; // the command the refusal answered
   };
 
 private:

@@ -84,9 +84,12 @@ run_send(const GlobalOptions& global, const SendArgs& args)
     std::cerr << "cvmd send: " << why << "\n";
     return 2;
   }
-  // A test send is kept in the outbox like any message (no scenario), so it is on record.
+  // A test send is kept in the outbox like any message (no scenario), so it is on record;
+  // the key's microseconds keep two sends in one second apart.
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
   OutboxMessage m;
-  m.key = "send:" + name + ":" + args.customer + ":" + std::to_string(now);
+  m.key = "send:" + name + ":" + args.customer + ":" + std::to_string(micros);
   m.customer_id = args.customer;
   m.channel = t->channel;
   m.template_name = name;
@@ -96,6 +99,13 @@ run_send(const GlobalOptions& global, const SendArgs& args)
     std::cerr << "cvmd send: " << rendered.error() << "\nnothing was sent\n";
     return 1;
   }
+  {
+    // On record before it goes (cycles never pick up test sends, so a crash leaves it
+    // pending and visible, not sent again).
+    Store::Writer writer(store);
+    writer.queue_message(m);
+    writer.commit();
+  }
   Delivery delivery;
   std::size_t results = 0;
   sender.dispatcher(*connector).run({{0, *rendered}}, [&](const DispatchResult& r) {
@@ -104,7 +114,6 @@ run_send(const GlobalOptions& global, const SendArgs& args)
   });
   {
     Store::Writer writer(store);
-    writer.queue_message(m);
     DeliveryRecord record{m.key, delivery.status == DeliveryStatus::delivered ? "sent" : "failed", true, now, now,
                           connector->name, delivery.provider_id, delivery.reason};
     writer.record_delivery(record);
@@ -114,8 +123,9 @@ run_send(const GlobalOptions& global, const SendArgs& args)
     std::cerr << "cvmd send: not sent (" << to_string(delivery.status) << "): " << delivery.reason << "\n";
     return 1;
   }
-  std::cout << "sent '" << name << "' to " << (rendered->to.empty() ? connector->url : rendered->to) << " through "
-            << connector->name << " (" << connector->type << ")"
+  // A webhook's URL may hold its secret: it is not printed.
+  std::cout << "sent '" << name << "' " << (rendered->to.empty() ? std::string() : "to " + rendered->to + " ")
+            << "through " << connector->name << " (" << connector->type << ")"
             << (delivery.provider_id.empty() ? "" : ", id " + delivery.provider_id) << "\n";
   return 0;
 }

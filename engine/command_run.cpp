@@ -6,6 +6,7 @@
 #include "engine/orchestrator.hpp"
 #include "engine/outbox_sender.hpp"
 #include "engine/render.hpp"
+#include "engine/run_lock.hpp"
 #include "engine/values.hpp"
 
 #include <boost/json.hpp>
@@ -112,6 +113,11 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   }
   auto& store = *opened->store;
   const auto& config = opened->config;
+  const auto lock = RunLock::acquire(store.path());
+  if (!lock) {
+    std::cerr << "cvmd run: " << lock.error() << "; nothing was done\n";
+    return 2;
+  }
   std::int64_t now = WallClock().now();
   if (!options.now.empty()) {
     auto parsed = parse_time(options.now);

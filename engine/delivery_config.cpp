@@ -94,7 +94,7 @@ check_url(const std::string& type, const std::string& url)
 {
   const auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
-    return "'" + url + "' is not a URL";
+    return "not a URL (scheme://host[:port][/path])"; // not echoed: it may hold a secret
   }
   const auto scheme = std::string(parsed->scheme());
   const bool mail = type == "smtp";

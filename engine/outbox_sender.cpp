@@ -84,6 +84,25 @@ OutboxSender::next_attempt(int attempts, std::int64_t now)
   return now + half + jitter(m_random);
 }
 
+namespace {
+
+std::string
+consent_gone(const Store& store, const CustomerState& state, std::size_t customer, const OutboxMessage& m)
+{
+  static const auto email_consent = static_cast<dsl::AttrId>(*dsl::find_attribute("email_consent"));
+  static const auto sms_consent = static_cast<dsl::AttrId>(*dsl::find_attribute("sms_consent"));
+  if ((m.channel == "email" && !state.flag(email_consent, customer)) ||
+      (m.channel == "sms" && !state.flag(sms_consent, customer))) {
+    return "not sent: the customer has no " + m.channel + " consent any more";
+  }
+  if (m.channel != "webhook" && store.unsubscribed(m.customer_id, m.channel)) {
+    return "not sent: the customer unsubscribed from " + m.channel + " after it was planned";
+  }
+  return {};
+}
+
+} // namespace
+
 SendSummary
 OutboxSender::send_due(Store& store, const CustomerState& state, const dsl::TemplateCatalog& templates,
                        std::int64_t now, std::ostream& log)
@@ -106,7 +125,7 @@ OutboxSender::send_due(Store& store, const CustomerState& state, const dsl::Temp
       ++summary.sent;
       break;
     case DeliveryStatus::failed:
-      r.state = "failed";
+      r.state = attempted || !delivery.local ? "failed" : "discarded";
       ++summary.failed;
       log << "cvmd: " << m.key << ": not sent, for good: " << delivery.reason << "\n";
       break;
@@ -158,6 +177,11 @@ OutboxSender::send_due(Store& store, const CustomerState& state, const dsl::Temp
       const auto customer = state.index_of(m.customer_id);
       if (!customer) {
         record(m, connector->name, Delivery::failed("customer '" + m.customer_id + "' is not in the store any more"), true);
+        continue;
+      }
+      if (auto gone = consent_gone(store, state, *customer, m); !gone.empty()) {
+        // Planned with consent, withdrawn before it could go (a retry, a paused gateway).
+        record(m, connector->name, Delivery::refused(gone), false);
         continue;
       }
       auto rendered = render_message(*t, state, *customer, m, signer());

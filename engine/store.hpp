@@ -217,7 +217,9 @@ public:
   std::optional<std::pair<std::string, std::string>> scenario_source(const std::string& scenario, const std::string& version) const;
   // Every message in the outbox, for caps and `received` (customer, scenario, template, due).
   void for_each_message(const std::function<void(const OutboxMessage&)>& visit) const;
-  // Pending messages whose next attempt is due by `until`.
+  // Whether the customer has an `unsubscribed` event for the channel (or for all).
+  bool unsubscribed(const std::string& customer_id, const std::string& channel) const;
+  // Pending messages of scenarios (not test sends) whose next attempt is due by `until`.
   std::vector<OutboxMessage> pending_messages(std::int64_t until) const;
   std::vector<OutboxMessage> outbox(const OutboxFilter& filter) const;
   std::map<std::string, std::int64_t> outbox_counts() const; // by state

@@ -184,13 +184,25 @@ Store::pending_messages(std::int64_t until) const
 {
   std::vector<OutboxMessage> out;
   SQLite::Statement q(*m_db, std::string("SELECT ") + message_columns +
-                               " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+                               " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND scenario != '' "
                                "ORDER BY next_attempt_at, message_key");
   q.bind(1, static_cast<int64_t>(until));
   while (q.executeStep()) {
     out.push_back(read_message(q));
   }
   return out;
+}
+
+bool
+Store::unsubscribed(const std::string& customer_id, const std::string& channel) const
+{
+  // CASE, not OR: SQLite may evaluate both sides of an OR, and '' is not JSON.
+  SQLite::Statement q(*m_db, "SELECT 1 FROM events WHERE customer_id = ? AND type = 'unsubscribed' AND "
+                             "CASE WHEN properties = '' THEN 1 WHEN json_extract(properties, '$.channel') IS NULL THEN 1 "
+                             "ELSE json_extract(properties, '$.channel') = ? END LIMIT 1");
+  q.bind(1, customer_id);
+  q.bind(2, channel);
+  return q.executeStep();
 }
 
 std::vector<OutboxMessage>
@@ -357,7 +369,7 @@ Store::Writer::requeue_messages(const std::string& key, const std::string& from_
   // Due at once, whatever clock the next cycle runs on.
   auto& s = statement("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, "
                       "detail = 'queued again by an operator at ' || ?1 "
-                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3");
+                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3 AND scenario != ''");
   s.bind(1, static_cast<int64_t>(now));
   s.bind(2, key);
   s.bind(3, from_state);

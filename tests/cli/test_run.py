@@ -101,6 +101,16 @@ class RunOnce(unittest.TestCase):
         self.assertEqual(state, "sent")
         self.assertTrue(detail.startswith("already in"), detail)
 
+    def test_a_second_cycle_while_one_runs_is_refused(self):
+        import fcntl
+        with open(self.dir / "shop.db.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as if another cvmd run were working
+            r = self.run_at("2026-03-13T00:00:00Z", expect=2)
+            self.assertIn("another cvmd run or serve is working on", r.stderr)
+        self.assertEqual(self.db("SELECT count(*) FROM outbox"), [(0,)])
+        self.run_at("2026-03-13T00:00:00Z")
+        self.assertEqual(self.db("SELECT count(*) FROM outbox"), [(1,)])
+
     def test_a_failed_delivery_stays_pending_and_goes_out_later(self):
         self.outbox.write_text("a file where the outbox folder should be")
         r = self.run_at("2026-03-13T00:00:00Z")

@@ -58,7 +58,10 @@ class KannelSms(unittest.TestCase):
         self.shop.env["KANNEL_PASS"] = "wrong"
         r = self.shop.cvmd("send", "reminder_sms", "--customer", "c1", expect=1)
         self.assertIn("403", r.stderr)
-        self.assertNotIn("wrong", r.stderr)  # the password is never printed
+        # The password travels in Kannel's URL: never printed, never stored.
+        self.assertNotIn("wrong", r.stderr)
+        self.assertNotIn("wrong", " ".join(d for (d,) in self.shop.db("SELECT detail FROM outbox")))
+        self.assertNotIn("wrong", self.shop.cvmd("outbox", "--format", "json").stdout)
         self.shop.env["KANNEL_PASS"] = "kannel-secret"
         (self.shop.dir / "bad.csv").write_text("customer_id,phone,first_name,sms_consent\nc9,not-a-number,Al,yes\n")
         self.shop.cvmd("import", "customers", str(self.shop.dir / "bad.csv"))

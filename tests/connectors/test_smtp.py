@@ -1,6 +1,7 @@
 """Email through real SMTP servers: aiosmtpd captures what arrives (parsed with Python's
 email package), Postfix's smtp-sink refuses on demand, and raw sockets play the broken
 gateways (down, hanging, answering garbage)."""
+import base64
 import re
 import sys
 import time
@@ -90,6 +91,25 @@ class CapturedMail(unittest.TestCase):
         listing = self.shop.cvmd("outbox", "--state", "failed", "--format", "csv").stdout
         self.assertIn("the customer has no email address", listing)
 
+    def test_consent_withdrawn_after_planning_discards_the_message(self):
+        self.smtp.close()  # the gateway is down: the messages wait
+        self.shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        (self.shop.dir / "e.jsonl").write_text(
+            '{"customer_id":"c1","type":"unsubscribed","at":"2026-02-01T06:00:00Z","properties":{"channel":"email"}}\n')
+        self.shop.cvmd("import", "events", str(self.shop.dir / "e.jsonl"))
+        (self.shop.dir / "c2.csv").write_text("customer_id,email_consent\nc2,no\n")
+        self.shop.cvmd("import", "customers", str(self.shop.dir / "c2.csv"))
+        self.smtp = servers.CapturingSmtp(__import__("tempfile").mkdtemp())
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{self.smtp.port}", config.read_text()))
+        self.shop.cvmd("run", "--once", "--now", "2026-02-02T00:00:00Z")
+        rows = self.shop.db("SELECT customer_id, state, detail FROM outbox WHERE customer_id != 'c3' ORDER BY 1")
+        self.assertEqual([(c, s) for c, s, d in rows], [("c1", "discarded"), ("c2", "discarded")])
+        self.assertIn("unsubscribed from email", rows[0][2])
+        self.assertIn("no email consent", rows[1][2])
+        time.sleep(0.3)
+        self.assertEqual(self.smtp.messages(), [])
+
     def test_a_template_with_a_value_missing_for_the_customer_is_not_sent_with_a_gap(self):
         (self.shop.dir / "scenarios" / "templates" / "welcome.yaml").write_text(
             'channel: email\nsubject: "Hi"\ntext: "Dear {{last_name}}"\n')
@@ -161,6 +181,24 @@ class FailingGateways(unittest.TestCase):
         self.assertEqual([(c, s, a) for c, s, a, _ in rows], [("c1", "failed", 2), ("c2", "failed", 2)])
         self.assertIn("500", rows[0][3])
 
+    def test_a_refused_sender_waits_for_an_operator_instead_of_failing_every_message(self):
+        sink = servers.SmtpSink("-f", "MAIL")
+        self.addCleanup(sink.close)
+        shop = self.make_shop(sink.port)
+        shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        rows = [r for r in self.outcome() if r[0] != "c3"]
+        self.assertEqual([(c, s) for c, s, a, d in rows], [("c1", "pending"), ("c2", "pending")])
+        self.assertIn("500", rows[0][3])
+
+    def test_credentials_are_only_sent_over_tls_even_when_it_is_not_required(self):
+        sink = servers.SmtpSink()  # offers no STARTTLS: the login would go in clear text
+        self.addCleanup(sink.close)
+        shop = Shop(CVMD, smtp_connector(sink.port, "    username: mailer\n    password: \"${SMTP_PASSWORD}\"\n"),
+                    env={"SMTP_PASSWORD": "clear-text-risk"})
+        self.addCleanup(shop.close)
+        r = shop.cvmd("send", "welcome", "--customer", "c1", expect=1)
+        self.assertIn("SSL", r.stderr.upper())
+
     def test_a_connection_closed_in_the_middle_is_retried_and_then_dead_lettered(self):
         sink = servers.SmtpSink("-q", "DATA")
         self.addCleanup(sink.close)
@@ -186,10 +224,10 @@ class FailingGateways(unittest.TestCase):
     def test_a_gateway_that_is_down_hangs_or_talks_garbage_is_retried(self):
         down = servers.free_port()
         hanging = servers.RawServer(None)
-        garbage = servers.RawServer(b"HTTP/1.1 200 OK\r\n\r\nthis is no mail server\r\n")
+        garbage = servers.RawServer(b"999 this is no mail server\r\n")
         self.addCleanup(hanging.close)
         self.addCleanup(garbage.close)
-        for port, words in ((down, "connect"), (hanging, "timeout"), (garbage, "")):
+        for port, words in ((down, "connect"), (hanging, "timeout"), (garbage, "weird server reply")):
             port = getattr(port, "port", port)
             with self.subTest(port=port):
                 shop = self.make_shop(port)
@@ -265,9 +303,14 @@ class TlsAndAuth(unittest.TestCase):
         wrong = self.shop_for(server, "smtps", "auto", password="not-the-password")
         r = wrong.cvmd("send", "welcome", "--customer", "c2", expect=1)
         self.assertIn("535", r.stderr)
-        self.assertNotIn("not-the-password", r.stderr)
+        said = r.stdout + r.stderr
         r = wrong.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
-        self.assertNotIn("not-the-password", r.stdout + r.stderr)
+        said += r.stdout + r.stderr + wrong.cvmd("outbox", "--format", "json").stdout
+        said += " ".join(d for (d,) in wrong.db("SELECT detail FROM outbox"))
+        # Neither the password nor the AUTH PLAIN exchange that carries it, in any form.
+        for secret in ("not-the-password", base64.b64encode(b"\0mailer\0not-the-password").decode(),
+                       base64.b64encode(b"not-the-password").decode()):
+            self.assertNotIn(secret, said)
         self.assertEqual({s for (s,) in wrong.db("SELECT state FROM outbox WHERE scenario != '' AND customer_id != 'c3'")}, {"pending"})
 
     def test_required_starttls_is_not_given_up_for_a_server_without_it(self):
