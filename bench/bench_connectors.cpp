@@ -55,7 +55,7 @@ main(int argc, char** argv)
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("%zu of %zu delivered in %.3f s: %.0f messages/s%s%s\n", delivered, count, seconds,
-              static_cast<double>(delivered) / seconds, first_problem.empty() ? "" : "; first problem: ",
-              first_problem.c_str());
+              static_cast<double>(delivered) / seconds,
+              first_problem.empty() ? "" : "; first problem: ", first_problem.c_str());
   return delivered == count ? 0 : 1;
 }

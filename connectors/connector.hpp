@@ -10,13 +10,13 @@ namespace cvmd {
 
 struct RenderedMessage
 {
-  std::string key;     // idempotency key: travels with the message (header, parameter, file name)
-  std::string channel; // email, sms, webhook
-  std::string to;      // email address, phone number, or empty for webhooks
-  std::string to_name; // display name for email (first and last name), may be empty
-  std::string subject; // email
-  std::string text;    // email text part, SMS text, webhook body
-  std::string html;    // email HTML part (escaped personalisation, tracked links)
+  std::string key;             // idempotency key: travels with the message (header, parameter, file name)
+  std::string channel;         // email, sms, webhook
+  std::string to;              // email address, phone number, or empty for webhooks
+  std::string to_name;         // display name for email (first and last name), may be empty
+  std::string subject;         // email
+  std::string text;            // email text part, SMS text, webhook body
+  std::string html;            // email HTML part (escaped personalisation, tracked links)
   std::string unsubscribe_url; // signed one-click link, for List-Unsubscribe (email)
   std::string status_url;      // where the gateway reports delivery (Kannel's dlr-url), may be empty
 };

@@ -20,16 +20,16 @@ struct ConnectorConfig
   double rate = 0;      // messages per second, 0 = no limit
   int concurrency = 1;  // connections at once
   std::int64_t timeout_ms = 30000;
-  std::string tls = "auto";  // smtp: auto (STARTTLS when offered), starttls (required), none
-  std::string ca_file;       // extra CA bundle for TLS (a private relay)
-  std::string directory;     // file: where the messages go
+  std::string tls = "auto"; // smtp: auto (STARTTLS when offered), starttls (required), none
+  std::string ca_file;      // extra CA bundle for TLS (a private relay)
+  std::string directory;    // file: where the messages go
   // http and webhook: the request
   std::string method = "POST";
-  std::string format = "json"; // json or form
+  std::string format = "json";                              // json or form
   std::vector<std::pair<std::string, std::string>> fields;  // name -> Mustache over the message
   std::vector<std::pair<std::string, std::string>> headers; // name -> value
-  std::string id_field;      // the response's JSON field holding the provider's id
-  std::string signing_secret; // webhook: HMAC-SHA256 of the body in X-Cvmd-Signature
+  std::string id_field;                                     // the response's JSON field holding the provider's id
+  std::string signing_secret;                               // webhook: HMAC-SHA256 of the body in X-Cvmd-Signature
   // kannel
   int dlr_mask = 31; // delivered, undelivered, buffered, SMSC accepted, SMSC rejected
 };

@@ -67,9 +67,7 @@ CircuitBreaker::record(DeliveryStatus status, SteadyTime now)
 }
 
 Dispatcher::Dispatcher(ConnectorConfig config, ConnectorFactory factory, BreakerSettings breaker)
-  : m_config(std::move(config)),
-    m_factory(std::move(factory)),
-    m_breaker(breaker),
+  : m_config(std::move(config)), m_factory(std::move(factory)), m_breaker(breaker),
     m_bucket(m_config.rate, std::max(1.0, m_config.rate), std::chrono::steady_clock::now())
 {
 }

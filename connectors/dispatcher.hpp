@@ -33,8 +33,8 @@ private:
 
 struct BreakerSettings
 {
-  int failures = 5;                          // transient failures in a row that open it
-  std::chrono::seconds pause{30};            // the first pause; doubled while it keeps failing
+  int failures = 5;               // transient failures in a row that open it
+  std::chrono::seconds pause{30}; // the first pause; doubled while it keeps failing
   std::chrono::seconds longest_pause{600};
 };
 

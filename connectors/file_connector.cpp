@@ -31,8 +31,8 @@ FileConnector::deliver(const RenderedMessage& m)
   std::string content;
   if (m.channel == "email") {
     Mailbox from = m_from.address.empty() ? Mailbox{"", "cvmd@localhost"} : m_from;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     content = build_email(m, from, now);
   } else {
     content = "X-Cvmd-Key: " + m.key + "\nChannel: " + m.channel + "\nTo: " + m.to + "\n";

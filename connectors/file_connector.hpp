@@ -11,7 +11,10 @@ namespace cvmd {
 class FileConnector : public Connector
 {
 public:
-  FileConnector(std::string directory, std::string from) : m_directory(std::move(directory)), m_from(parse_mailbox(from)) {}
+  FileConnector(std::string directory, std::string from)
+    : m_directory(std::move(directory)), m_from(parse_mailbox(from))
+  {
+  }
   Delivery deliver(const RenderedMessage& message) override;
 
   // The file a key is written to: the key with every character outside [A-Za-z0-9._-]

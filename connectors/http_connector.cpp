@@ -56,8 +56,8 @@ find_id(const std::string& body, const std::string& path)
     const auto part = path.substr(start, end - start);
     if (const auto* object = at->if_object()) {
       at = object->if_contains(part);
-    } else if (const auto* array = at->if_array(); array && !part.empty() &&
-                                                   part.find_first_not_of("0123456789") == std::string::npos) {
+    } else if (const auto* array = at->if_array();
+               array && !part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
       const auto index = std::stoul(part);
       at = index < array->size() ? &(*array)[index] : nullptr;
     } else {
@@ -121,7 +121,8 @@ HttpConnector::deliver(const RenderedMessage& m)
     const auto values = message_data(m, m_config);
     if (m_config.format == "form") {
       for (const auto& [name, pattern] : m_config.fields) {
-        request.body += (request.body.empty() ? "" : "&") + url_encode(name) + "=" + url_encode(render(pattern, values));
+        request.body +=
+          (request.body.empty() ? "" : "&") + url_encode(name) + "=" + url_encode(render(pattern, values));
       }
       if (!has_content_type) {
         request.headers.push_back("Content-Type: application/x-www-form-urlencoded");

@@ -65,9 +65,7 @@ wall_now()
 } // namespace
 
 SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
-  : m_config(std::move(config)),
-    m_from(parse_mailbox(m_config.from)),
-    m_envelope_from("<" + m_from.address + ">"),
+  : m_config(std::move(config)), m_from(parse_mailbox(m_config.from)), m_envelope_from("<" + m_from.address + ">"),
     m_now(now ? std::move(now) : Now(wall_now))
 {
   // What stays the same for every message is set once.
@@ -81,7 +79,10 @@ SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
   // With credentials, "auto" insists on TLS: someone between us and the server could strip
   // STARTTLS from the greeting and read the password.
   const bool insist = m_config.tls == "starttls" || (m_config.tls == "auto" && !m_config.username.empty());
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, insist ? CURLUSESSL_ALL : m_config.tls == "none" ? CURLUSESSL_NONE : CURLUSESSL_TRY);
+  curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                   insist                   ? CURLUSESSL_ALL
+                   : m_config.tls == "none" ? CURLUSESSL_NONE
+                                            : CURLUSESSL_TRY);
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, m_envelope_from.c_str());
   curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
   curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -141,9 +142,8 @@ SmtpConnector::end(CURLcode code)
   const char* error = m_error;
   if (code == CURLE_OK) {
     auto id = queued_id(replies.last);
-    return Delivery::delivered(id.empty() ? message_id_for(m_key, m_from.address.substr(m_from.address.find('@') + 1))
-                                          : id,
-                               replies.last);
+    return Delivery::delivered(
+      id.empty() ? message_id_for(m_key, m_from.address.substr(m_from.address.find('@') + 1)) : id, replies.last);
   }
   const auto said = replies.refusal.empty() ? describe(code, error) : "the server said: " + replies.refusal;
   // 530/534/535/538: authentication required, too weak, refused, needs encryption.

@@ -10,15 +10,20 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 namespace cvmd::dsl {
 
 namespace fs = std::filesystem;
 
-std::vector<TemplateVariable>
-mustache_variables(const std::string& text)
+namespace {
+
+// Each {{tag}}, {{{tag}}} and {{&tag}}: its sigil ('\0' for a plain name; '#', '^', '/',
+// '&', '!', '>'), its trimmed name and where the name starts. Stops at a delimiter change
+// ({{=...=}}): what follows is not {{ }} any more.
+void
+scan_tags(const std::string& text, const std::function<void(char, const std::string&, std::size_t)>& visit)
 {
-  std::vector<TemplateVariable> out;
   std::size_t at = 0;
   while ((at = text.find("{{", at)) != std::string::npos) {
     std::size_t start = at + 2;
@@ -29,34 +34,38 @@ mustache_variables(const std::string& text)
     }
     const auto end = text.find(closing, start);
     if (end == std::string::npos) {
-      break;
+      return;
     }
-    std::string tag = text.substr(start, end - start);
+    const auto tag = text.substr(start, end - start);
     at = end + closing.size();
     if (tag.empty()) {
       continue;
     }
-    const char sigil = tag.front();
-    if (sigil == '!' || sigil == '/' || sigil == '>') {
-      continue;
-    }
+    const char sigil = std::string_view("#^/&!>=").find(tag.front()) != std::string_view::npos ? tag.front() : '\0';
     if (sigil == '=') {
-      break; // changed delimiters: the rest is not {{ }} any more
+      return;
     }
-    if (sigil == '#' || sigil == '^' || sigil == '&') {
-      tag.erase(0, 1);
-    }
-    const auto first = tag.find_first_not_of(" \t");
-    const auto last = tag.find_last_not_of(" \t");
+    const auto from = sigil ? 1 : 0;
+    const auto first = tag.find_first_not_of(" \t", from);
     if (first == std::string::npos) {
       continue;
     }
-    auto name = tag.substr(first, last - first + 1);
-    if (name == ".") {
-      continue;
-    }
-    out.push_back({name, start + first + (sigil == '#' || sigil == '^' || sigil == '&' ? 1 : 0)});
+    const auto last = tag.find_last_not_of(" \t");
+    visit(sigil, tag.substr(first, last - first + 1), start + first);
   }
+}
+
+} // namespace
+
+std::vector<TemplateVariable>
+mustache_variables(const std::string& text)
+{
+  std::vector<TemplateVariable> out;
+  scan_tags(text, [&](char sigil, const std::string& name, std::size_t offset) {
+    if ((sigil == '\0' || sigil == '#' || sigil == '^' || sigil == '&') && name != ".") {
+      out.push_back({name, offset});
+    }
+  });
   return out;
 }
 
@@ -65,43 +74,15 @@ unguarded_variables(const std::string& text)
 {
   std::vector<std::string> out;
   int depth = 0;
-  std::size_t at = 0;
-  while ((at = text.find("{{", at)) != std::string::npos) {
-    std::size_t start = at + 2;
-    std::string closing = "}}";
-    if (start < text.size() && text[start] == '{') {
-      ++start;
-      closing = "}}}";
-    }
-    const auto end = text.find(closing, start);
-    if (end == std::string::npos) {
-      break;
-    }
-    std::string tag = text.substr(start, end - start);
-    at = end + closing.size();
-    tag.erase(0, tag.find_first_not_of(" \t"));
-    if (tag.empty()) {
-      continue;
-    }
-    const char sigil = tag.front();
-    if (sigil == '=') {
-      break; // changed delimiters: not followed further
-    }
+  scan_tags(text, [&](char sigil, const std::string& name, std::size_t) {
     if (sigil == '#' || sigil == '^') {
       ++depth;
     } else if (sigil == '/') {
       depth = std::max(0, depth - 1);
-    } else if (sigil != '!' && sigil != '>' && depth == 0) {
-      if (sigil == '&') {
-        tag.erase(0, 1);
-      }
-      tag.erase(0, tag.find_first_not_of(" \t"));
-      tag.erase(tag.find_last_not_of(" \t") + 1);
-      if (!tag.empty() && tag != ".") {
-        out.push_back(tag);
-      }
+    } else if ((sigil == '\0' || sigil == '&') && depth == 0 && name != ".") {
+      out.push_back(name);
     }
-  }
+  });
   return out;
 }
 

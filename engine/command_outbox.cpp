@@ -75,8 +75,8 @@ run_send(const GlobalOptions& global, const SendArgs& args)
     std::cerr << "cvmd send: no customer '" << args.customer << "' in the store\n";
     return 1;
   }
-  const auto dry_run = args.outbox.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
-                                           : args.outbox;
+  const auto dry_run =
+    args.outbox.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string() : args.outbox;
   OutboxSender sender(config, dry_run);
   std::string why;
   const auto* connector = sender.route(t->channel, args.connector, why);
@@ -86,8 +86,8 @@ run_send(const GlobalOptions& global, const SendArgs& args)
   }
   // A test send is kept in the outbox like any message (no scenario), so it is on record;
   // the key's microseconds keep two sends in one second apart.
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto micros =
+    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   OutboxMessage m;
   m.key = "send:" + name + ":" + args.customer + ":" + std::to_string(micros);
   m.customer_id = args.customer;
@@ -114,8 +114,14 @@ run_send(const GlobalOptions& global, const SendArgs& args)
   });
   {
     Store::Writer writer(store);
-    DeliveryRecord record{m.key, delivery.status == DeliveryStatus::delivered ? "sent" : "failed", true, now, now,
-                          connector->name, delivery.provider_id, delivery.reason};
+    DeliveryRecord record{m.key,
+                          delivery.status == DeliveryStatus::delivered ? "sent" : "failed",
+                          true,
+                          now,
+                          now,
+                          connector->name,
+                          delivery.provider_id,
+                          delivery.reason};
     writer.record_delivery(record);
     writer.commit();
   }
@@ -148,8 +154,8 @@ run_outbox_list(const GlobalOptions& global, const OutboxArgs& args)
   }
   const auto& store = *opened->store;
   Table table;
-  table.columns = {"key", "customer", "channel", "template", "state", "attempts", "due", "next_attempt", "done",
-                   "connector", "provider_id", "detail"};
+  table.columns = {"key", "customer",     "channel", "template",  "state",       "attempts",
+                   "due", "next_attempt", "done",    "connector", "provider_id", "detail"};
   for (const auto& m : store.outbox(args.filter)) {
     table.rows.push_back({boost::json::value(m.key), boost::json::value(m.customer_id), boost::json::value(m.channel),
                           boost::json::value(m.template_name), boost::json::value(m.state),

@@ -64,7 +64,8 @@ seconds_value(const YAML::Node& node)
 Result<double>
 rate_value(const YAML::Node& node)
 {
-  const auto fail = Result<double>::failure("must be messages per second (a number) or 'N per DURATION', e.g. 600 per minute");
+  const auto fail =
+    Result<double>::failure("must be messages per second (a number) or 'N per DURATION', e.g. 600 per minute");
   if (!node.IsScalar()) {
     return fail;
   }
@@ -99,7 +100,8 @@ check_url(const std::string& type, const std::string& url)
   const auto scheme = std::string(parsed->scheme());
   const bool mail = type == "smtp";
   if (mail ? scheme != "smtp" && scheme != "smtps" : scheme != "http" && scheme != "https") {
-    return mail ? "an SMTP connector's url starts with smtp:// or smtps://" : "the url must start with http:// or https://";
+    return mail ? "an SMTP connector's url starts with smtp:// or smtps://"
+                : "the url must start with http:// or https://";
   }
   if (parsed->host().empty()) {
     return "the url has no host";
@@ -276,7 +278,8 @@ read_connectors(const std::string& file, const YAML::Node& node, std::vector<Con
                 const std::string& base)
 {
   if (!node.IsMap()) {
-    return error_at(file, node, "'connectors' must be a mapping of names (email, sms, webhook, or your own) to connectors");
+    return error_at(file, node,
+                    "'connectors' must be a mapping of names (email, sms, webhook, or your own) to connectors");
   }
   for (const auto& entry : node) {
     ConnectorConfig c;
@@ -306,7 +309,8 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
         const auto parsed = boost::urls::parse_uri(out.public_url);
         if (!parsed || (parsed->scheme() != "https" && parsed->scheme() != "http") || parsed->host().empty() ||
             parsed->has_query() || parsed->has_fragment()) {
-          error = error_at(file, entry.second, at + " must be an http(s) URL without query, e.g. https://shop.example/cvmd");
+          error =
+            error_at(file, entry.second, at + " must be an http(s) URL without query, e.g. https://shop.example/cvmd");
         }
         while (!out.public_url.empty() && out.public_url.back() == '/') {
           out.public_url.pop_back();
@@ -315,7 +319,8 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
     } else if (field == "link_secret") {
       out.link_secret = text_value(file, at, entry.second, error);
       if (error.empty() && out.link_secret.size() < 16) {
-        error = error_at(file, entry.second, at + " must be at least 16 characters (use a long random value from the environment)");
+        error = error_at(file, entry.second,
+                         at + " must be at least 16 characters (use a long random value from the environment)");
       }
     } else if (field == "api_tokens") {
       if (!entry.second.IsSequence()) {
@@ -355,7 +360,8 @@ read_delivery(const std::string& file, const YAML::Node& node, DeliveryConfig& o
       }
       (field == "max_attempts" ? out.max_attempts : out.breaker.failures) = n;
     } else if (field == "backoff" || field == "longest_backoff" || field == "breaker_pause") {
-      auto seconds = field == "breaker_pause" ? seconds_value(value) : parse_duration(value.IsScalar() ? value.Scalar() : "");
+      auto seconds =
+        field == "breaker_pause" ? seconds_value(value) : parse_duration(value.IsScalar() ? value.Scalar() : "");
       if (!seconds) {
         return error_at(file, value, at + ": " + seconds.error());
       }
@@ -369,7 +375,8 @@ read_delivery(const std::string& file, const YAML::Node& node, DeliveryConfig& o
       }
     } else {
       return error_at(file, entry.first,
-                      "unknown key '" + at + "' (max_attempts, backoff, longest_backoff, breaker_failures, breaker_pause)");
+                      "unknown key '" + at +
+                        "' (max_attempts, backoff, longest_backoff, breaker_failures, breaker_pause)");
     }
   }
   if (out.longest_backoff_seconds < out.backoff_seconds) {

@@ -26,8 +26,8 @@ struct ServerConfig
 
 struct DeliveryConfig
 {
-  int max_attempts = 8;                        // then the message is dead-lettered
-  std::int64_t backoff_seconds = 60;           // before the second attempt; doubled each time
+  int max_attempts = 8;              // then the message is dead-lettered
+  std::int64_t backoff_seconds = 60; // before the second attempt; doubled each time
   std::int64_t longest_backoff_seconds = 6 * 3600;
   BreakerSettings breaker;
 };

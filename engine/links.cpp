@@ -63,8 +63,9 @@ mac(const std::string& secret, const std::string& payload)
 std::string
 html_unescape(std::string text)
 {
-  static const std::pair<const char*, const char*> entities[] = {
-    {"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"}, {"&apos;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&#38;", "&"}, {"&amp;", "&"}};
+  static const std::pair<const char*, const char*> entities[] = {{"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"},
+                                                                 {"&apos;", "'"},  {"&lt;", "<"},  {"&gt;", ">"},
+                                                                 {"&#38;", "&"},   {"&amp;", "&"}};
   for (const auto& [entity, plain] : entities) {
     for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at + 1)) {
       text.replace(at, std::string_view(entity).size(), plain);

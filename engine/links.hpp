@@ -15,8 +15,8 @@ namespace cvmd {
 
 struct LinkClaim
 {
-  char kind = 0; // 'u' unsubscribe, 'o' open, 'c' click, 'd' delivery report
-  std::string key;      // the message's idempotency key
+  char kind = 0;   // 'u' unsubscribe, 'o' open, 'c' click, 'd' delivery report
+  std::string key; // the message's idempotency key
   std::string customer;
   std::string channel;
   std::string url; // click: where to go

@@ -19,8 +19,8 @@ broken_templates(const dsl::Diagnostics& diagnostics)
     }
     auto name = std::filesystem::path(d.file).stem().string();
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    out.emplace(name, d.file + (d.line > 0 ? ":" + std::to_string(d.line) + ":" + std::to_string(d.column) : "") + ": " +
-                        d.message);
+    out.emplace(name, d.file + (d.line > 0 ? ":" + std::to_string(d.line) + ":" + std::to_string(d.column) : "") +
+                        ": " + d.message);
   }
   return out;
 }
@@ -53,8 +53,9 @@ OutboxSender::route(const std::string& channel, const std::string& name, std::st
   if (const auto* c = m_config.find_connector(wanted)) {
     return c;
   }
-  why = name.empty() ? "no connector for the " + channel + " channel: add connectors." + channel + " to the configuration"
-                     : "no connector named '" + name + "' in the configuration";
+  why = name.empty()
+          ? "no connector for the " + channel + " channel: add connectors." + channel + " to the configuration"
+          : "no connector named '" + name + "' in the configuration";
   return nullptr;
 }
 
@@ -176,7 +177,8 @@ OutboxSender::send_due(Store& store, const CustomerState& state, const dsl::Temp
       }
       const auto customer = state.index_of(m.customer_id);
       if (!customer) {
-        record(m, connector->name, Delivery::failed("customer '" + m.customer_id + "' is not in the store any more"), true);
+        record(m, connector->name, Delivery::failed("customer '" + m.customer_id + "' is not in the store any more"),
+               true);
         continue;
       }
       if (auto gone = consent_gone(store, state, *customer, m); !gone.empty()) {

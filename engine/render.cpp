@@ -3,8 +3,8 @@
 #include <kainjow/mustache.hpp>
 
 #include <cmath>
-#include <set>
 #include <cstdio>
+#include <set>
 
 namespace cvmd {
 
@@ -16,8 +16,8 @@ using kainjow::mustache::mustache;
 // Empty texts are false, so that {{#first_name}}Hi {{first_name}}{{/first_name}} works
 // as "when there is one"; `empty` collects the names that have no value.
 data
-customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& message, const std::string& unsubscribe_url,
-              std::set<std::string>& empty)
+customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& message,
+              const std::string& unsubscribe_url, std::set<std::string>& empty)
 {
   data d;
   const auto set_text = [&](data& target, const std::string& name, std::string value, const std::string& full_name) {
@@ -65,7 +65,12 @@ customer_data(const CustomerState& state, std::size_t i, const OutboxMessage& me
   return d;
 }
 
-enum class Escape { none, html, json };
+enum class Escape
+{
+  none,
+  html,
+  json
+};
 
 // Inside a JSON string: quotes, backslashes and control characters escaped, so that a
 // customer's name can never break (or inject into) a webhook's JSON body.
@@ -141,9 +146,9 @@ render_message(const dsl::MessageTemplate& t, const CustomerState& state, std::s
     }
     for (const auto& name : dsl::unguarded_variables(text)) {
       if (empty.count(name)) {
-        return Result<RenderedMessage>::failure(t.path + ": " + field + ": {{" + name +
-                                                "}} is empty for customer " + message.customer_id +
-                                                " (show it only when present: {{#" + name + "}}...{{/" + name + "}})");
+        return Result<RenderedMessage>::failure(t.path + ": " + field + ": {{" + name + "}} is empty for customer " +
+                                                message.customer_id + " (show it only when present: {{#" + name +
+                                                "}}...{{/" + name + "}})");
       }
     }
   }
@@ -159,8 +164,8 @@ render_message(const dsl::MessageTemplate& t, const CustomerState& state, std::s
   if (out.text.empty()) { // webhooks and SMS may call their body `body`
     // A webhook body is JSON unless its template says otherwise (content_type).
     const auto type = t.fields.find("content_type");
-    const bool json = message.channel == "webhook" &&
-                      (type == t.fields.end() || type->second.find("json") != std::string::npos);
+    const bool json =
+      message.channel == "webhook" && (type == t.fields.end() || type->second.find("json") != std::string::npos);
     auto body = render_field(t, "body", values, json ? Escape::json : Escape::none);
     if (!body) {
       return Result<RenderedMessage>::failure(body.error());

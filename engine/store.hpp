@@ -171,6 +171,8 @@ public:
 
   private:
     SQLite::Statement& statement(const std::string& sql);
+    int change_messages(const std::string& key, const std::string& from_state, const std::string& to_state,
+                        std::int64_t now);
 
     Store& m_store;
     std::unique_ptr<SQLite::Transaction> m_transaction;

@@ -366,24 +366,32 @@ Store::Writer::record_delivery(const DeliveryRecord& r)
 int
 Store::Writer::requeue_messages(const std::string& key, const std::string& from_state, std::int64_t now)
 {
-  // Due at once, whatever clock the next cycle runs on.
-  auto& s = statement("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, "
-                      "detail = 'queued again by an operator at ' || ?1 "
-                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3 AND scenario != ''");
-  s.bind(1, static_cast<int64_t>(now));
-  s.bind(2, key);
-  s.bind(3, from_state);
-  return s.exec();
+  return change_messages(key, from_state, "pending", now);
 }
 
 int
 Store::Writer::discard_messages(const std::string& key, const std::string& from_state, std::int64_t now)
 {
-  auto& s = statement("UPDATE outbox SET state = 'discarded', done_at = ?, detail = 'discarded by an operator' "
-                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3");
+  return change_messages(key, from_state, "discarded", now);
+}
+
+int
+Store::Writer::change_messages(const std::string& key, const std::string& from_state, const std::string& to_state,
+                               std::int64_t now)
+{
+  // Queued again: due at once, whatever clock the next cycle runs on, attempts anew. Test
+  // sends (no scenario) are never queued again.
+  auto& s = statement("UPDATE outbox SET state = ?4, "
+                      "attempts = CASE WHEN ?4 = 'pending' THEN 0 ELSE attempts END, "
+                      "next_attempt_at = CASE WHEN ?4 = 'pending' THEN 0 ELSE next_attempt_at END, "
+                      "done_at = CASE WHEN ?4 = 'pending' THEN done_at ELSE ?1 END, "
+                      "detail = CASE WHEN ?4 = 'pending' THEN 'queued again by an operator at ' || ?1 "
+                      "ELSE 'discarded by an operator' END "
+                      "WHERE (?2 = '' OR message_key = ?2) AND state = ?3 AND scenario != ''");
   s.bind(1, static_cast<int64_t>(now));
   s.bind(2, key);
   s.bind(3, from_state);
+  s.bind(4, to_state);
   return s.exec();
 }
 

@@ -61,8 +61,9 @@ TEST_SUITE("connectors")
       const auto body = line.substr(start + 10, line.size() - start - 12);
       // Each word holds whole characters: decoding one alone gives valid UTF-8.
       std::string raw(body.size(), '\0');
-      const auto n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
-                                     reinterpret_cast<const unsigned char*>(body.data()), static_cast<int>(body.size()));
+      const auto n =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()),
+                        reinterpret_cast<const unsigned char*>(body.data()), static_cast<int>(body.size()));
       REQUIRE(n > 0);
       raw.resize(static_cast<std::size_t>(n) - std::count(body.begin(), body.end(), '='));
       CHECK((static_cast<unsigned char>(raw.front()) & 0xC0) != 0x80);
@@ -112,8 +113,8 @@ TEST_SUITE("connectors")
     CHECK(sms_size(std::string(306, 'a')).segments == 2);
     CHECK(sms_size(std::string(307, 'a')).segments == 3);
     CHECK(sms_size("Prix: 5€ {ok}").units == 16); // € { } count two septets each
-    CHECK(sms_size("Café für Sie").gsm7);   // é and ü are in GSM-7
-    CHECK_FALSE(sms_size("Zoë").gsm7);      // ë is not
+    CHECK(sms_size("Café für Sie").gsm7);         // é and ü are in GSM-7
+    CHECK_FALSE(sms_size("Zoë").gsm7);            // ë is not
     const auto emoji = sms_size("Sale 🎉");
     CHECK_FALSE(emoji.gsm7);
     CHECK(emoji.units == 7); // the emoji is two UTF-16 units
@@ -241,18 +242,20 @@ TEST_SUITE("connectors")
     std::atomic<int> calls{0};
     std::set<std::thread::id> threads;
     std::mutex mutex;
-    bool fail = false;
     ConnectorConfig config;
     config.name = "test";
     config.concurrency = 3;
-    Dispatcher dispatcher(config, [&](const ConnectorConfig&) {
-      auto c = std::make_unique<Counting>();
-      c->calls = &calls;
-      c->threads = &threads;
-      c->mutex = &mutex;
-      c->fail = fail;
-      return c;
-    }, BreakerSettings{2, 60s, 60s});
+    const auto factory = [&](bool fail) {
+      return [&calls, &threads, &mutex, fail](const ConnectorConfig&) {
+        auto c = std::make_unique<Counting>();
+        c->calls = &calls;
+        c->threads = &threads;
+        c->mutex = &mutex;
+        c->fail = fail;
+        return c;
+      };
+    };
+    Dispatcher dispatcher(config, factory(false), BreakerSettings{2, 60s, 60s});
     std::vector<DispatchItem> items;
     for (std::size_t i = 0; i < 30; ++i) {
       items.push_back({i, RenderedMessage{std::to_string(i), "email", "a@b.example", "", "", "", "", "", ""}});
@@ -266,14 +269,7 @@ TEST_SUITE("connectors")
     CHECK(calls == 30);
     CHECK(threads.size() == 3);
 
-    Dispatcher failing(config, [&](const ConnectorConfig&) {
-      auto c = std::make_unique<Counting>();
-      c->calls = &calls;
-      c->threads = &threads;
-      c->mutex = &mutex;
-      c->fail = true;
-      return c;
-    }, BreakerSettings{2, 60s, 60s});
+    Dispatcher failing(config, factory(true), BreakerSettings{2, 60s, 60s});
     calls = 0;
     std::size_t held = 0;
     // Customers without an address between the failures must not keep the breaker closed.
