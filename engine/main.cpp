@@ -3,6 +3,7 @@
 #include "engine/command_data.hpp"
 #include "engine/command_outbox.hpp"
 #include "engine/command_run.hpp"
+#include "engine/command_serve.hpp"
 #include "engine/command_simulate.hpp"
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,7 @@ main(int argc, char** argv)
   cvmd::add_simulate_command(app, global, exit_code);
   cvmd::add_run_command(app, global, exit_code);
   cvmd::add_outbox_commands(app, global, exit_code);
+  cvmd::add_serve_command(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,218 @@
+#include "engine/http_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <memory>
+
+namespace cvmd {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// One connection: read a request, answer it, again while the client keeps it alive.
+class Session : public std::enable_shared_from_this<Session>
+{
+public:
+  Session(tcp::socket&& socket, const ServerSettings& settings, const HttpHandler& handler)
+    : m_stream(std::move(socket)), m_settings(settings), m_handler(handler)
+  {
+  }
+
+  void run()
+  {
+    net::dispatch(m_stream.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+  }
+
+private:
+  void do_read()
+  {
+    m_parser.emplace();
+    m_parser->body_limit(m_settings.body_limit);
+    m_parser->header_limit(16 * 1024);
+    m_stream.expires_after(m_settings.timeout);
+    http::async_read(m_stream, m_buffer, *m_parser, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t)
+  {
+    if (ec == http::error::end_of_stream) {
+      return do_close();
+    }
+    if (ec == http::error::body_limit) {
+      return send_error(http::status::payload_too_large, "the body is over the limit\n");
+    }
+    if (ec == http::error::header_limit) {
+      return send_error(http::status::request_header_fields_too_large, "the headers are too large\n");
+    }
+    if (ec) {
+      return; // timeout or a broken request: the connection is dropped
+    }
+    const auto& request = m_parser->get();
+    HttpRequestView view;
+    view.method = std::string(request.method_string());
+    view.target = std::string(request.target());
+    for (const auto& field : request) {
+      auto name = std::string(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      view.headers[name] = std::string(field.value());
+    }
+    view.body = request.body();
+    HttpReply reply;
+    try {
+      reply = m_handler(view);
+    } catch (const std::exception&) {
+      reply = HttpReply::text(500, "internal error\n");
+    }
+    auto response =
+      std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), request.version());
+    response->set(http::field::server, "cvmd");
+    response->set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) {
+      response->set(name, value);
+    }
+    response->keep_alive(request.keep_alive());
+    response->body() = request.method() == http::verb::head ? std::string() : std::move(reply.body);
+    response->prepare_payload();
+    do_write(std::move(response));
+  }
+
+  void send_error(http::status status, const std::string& text)
+  {
+    auto response = std::make_shared<http::response<http::string_body>>(status, 11);
+    response->set(http::field::content_type, "text/plain; charset=utf-8");
+    response->keep_alive(false);
+    response->body() = text;
+    response->prepare_payload();
+    do_write(std::move(response));
+  }
+
+  void do_write(std::shared_ptr<http::response<http::string_body>> response)
+  {
+    m_stream.expires_after(m_settings.timeout);
+    http::async_write(m_stream, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, std::size_t bytes) {
+                        self->on_write(response->keep_alive(), ec, bytes);
+                      });
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t)
+  {
+    if (ec) {
+      return;
+    }
+    if (!keep_alive) {
+      return do_close();
+    }
+    do_read();
+  }
+
+  void do_close()
+  {
+    beast::error_code ec;
+    m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream m_stream;
+  beast::flat_buffer m_buffer;
+  std::optional<http::request_parser<http::string_body>> m_parser;
+  const ServerSettings& m_settings;
+  const HttpHandler& m_handler;
+};
+
+class Listener : public std::enable_shared_from_this<Listener>
+{
+public:
+  Listener(net::io_context& io, tcp::acceptor&& acceptor, const ServerSettings& settings, const HttpHandler& handler)
+    : m_io(io), m_acceptor(std::move(acceptor)), m_settings(settings), m_handler(handler)
+  {
+  }
+
+  void run() { do_accept(); }
+  void stop()
+  {
+    beast::error_code ec;
+    m_acceptor.close(ec);
+  }
+
+private:
+  void do_accept()
+  {
+    m_acceptor.async_accept(net::make_strand(m_io),
+                            beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket)
+  {
+    if (ec == net::error::operation_aborted) {
+      return; // stopping
+    }
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), m_settings, m_handler)->run();
+    }
+    do_accept();
+  }
+
+  net::io_context& m_io;
+  tcp::acceptor m_acceptor;
+  const ServerSettings& m_settings;
+  const HttpHandler& m_handler;
+};
+
+} // namespace
+
+Result<bool>
+serve_http(const ServerSettings& settings, HttpHandler handler,
+           const std::function<void(const std::string& address)>& on_listening)
+{
+  const auto colon = settings.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Result<bool>::failure("server.listen: '" + settings.listen + "' is not HOST:PORT");
+  }
+  beast::error_code ec;
+  const auto address = net::ip::make_address(settings.listen.substr(0, colon), ec);
+  const auto port_text = settings.listen.substr(colon + 1);
+  if (ec || port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_text) > 65535) {
+    return Result<bool>::failure("server.listen: '" + settings.listen + "' is not an IP address and a port");
+  }
+  net::io_context io{1};
+  tcp::acceptor acceptor(io);
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoul(port_text)));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return Result<bool>::failure("cannot listen on " + settings.listen + ": " + ec.message());
+  }
+  const auto bound = acceptor.local_endpoint();
+  auto listener = std::make_shared<Listener>(io, std::move(acceptor), settings, handler);
+  listener->run();
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  net::steady_timer grace(io);
+  signals.async_wait([&](beast::error_code, int) {
+    // Stop accepting; the answers in flight get a moment to finish, then run() returns.
+    listener->stop();
+    grace.expires_after(std::chrono::seconds(1));
+    grace.async_wait([&](beast::error_code) { io.stop(); });
+  });
+  on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()));
+  io.run();
+  return true;
+}
+
+} // namespace cvmd
