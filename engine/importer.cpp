@@ -4,6 +4,7 @@
 #include "engine/order_pipeline.hpp"
 #include "engine/policies.hpp"
 #include "engine/records.hpp"
+#include "engine/row_checks.hpp"
 #include "engine/values.hpp"
 
 #include <boost/json.hpp>
@@ -25,37 +26,6 @@ required_columns(ImportKind kind)
   static const std::vector<std::string> orders = {"order_id", "customer_id", "ordered_at", "amount"};
   static const std::vector<std::string> events = {"customer_id", "type", "at"};
   return kind == ImportKind::customers ? customers : kind == ImportKind::orders ? orders : events;
-}
-
-std::string_view
-trim(std::string_view text)
-{
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t\r") - first + 1);
-}
-
-// An id names one customer or order forever: printable, short, no surrounding blanks.
-std::string
-check_id(const std::string& name, const std::string& value)
-{
-  if (value.empty()) {
-    return name + " is empty";
-  }
-  if (value.size() > 200) {
-    return name + " is longer than 200 characters";
-  }
-  if (dsl::find_invalid_utf8(value) != std::string::npos) {
-    return name + " is not valid UTF-8";
-  }
-  for (unsigned char c : value) {
-    if (c < 0x20 || c == 0x7f) {
-      return name + " contains a control character";
-    }
-  }
-  return {};
 }
 
 class Importer
@@ -165,49 +135,11 @@ private:
   std::string customer(const Record& r)
   {
     CustomerRow row;
-    row.customer_id = trim(*r.find("customer_id"));
-    if (auto p = check_id("customer_id", row.customer_id); !p.empty()) {
+    if (auto p = parse_customer(r, row); !p.empty()) {
       return p;
     }
     if (m_customers_seen.count(row.customer_id)) {
       return "customer_id '" + row.customer_id + "' appears twice in this file";
-    }
-    const auto& fields = customer_fields();
-    for (const auto& [name, raw] : r.fields) {
-      const std::string value(trim(raw));
-      if (name == "customer_id") {
-        continue;
-      }
-      if (name == "email_consent" || name == "sms_consent") {
-        if (value.empty()) {
-          continue;
-        }
-        auto flag = parse_bool(value);
-        if (!flag) {
-          return name + ": " + flag.error();
-        }
-        (name == "email_consent" ? row.email_consent : row.sms_consent) = *flag;
-      } else if (std::find(fields.begin(), fields.end(), name) != fields.end()) {
-        if (name == "email" && !value.empty() &&
-            (value.find('@') == std::string::npos || value.find_first_of(" \t<>,;") != std::string::npos)) {
-          return "email '" + value + "' is not an email address";
-        }
-        if (name == "timezone" && !value.empty() && !known_time_zone(value)) {
-          return "timezone '" + value + "' is not an IANA time zone (e.g. Europe/Berlin, or UTC)";
-        }
-        if (name == "country" && !value.empty() &&
-            (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
-             !std::isalpha(static_cast<unsigned char>(value[1])))) {
-          return "country '" + value + "' is not a two-letter code (ISO 3166-1, e.g. DE)";
-        }
-        std::string stored = value;
-        if (name == "country") {
-          std::transform(stored.begin(), stored.end(), stored.begin(), [](unsigned char c) { return std::toupper(c); });
-        }
-        row.fields[name] = stored;
-      } else if (!name.empty()) {
-        row.profile[name] = value; // other columns: custom profile fields
-      }
     }
     m_customers_seen.insert(row.customer_id); // only once the row is valid
     if (writing()) {
@@ -220,39 +152,8 @@ private:
   std::string order(const Record& r)
   {
     auto& row = m_order; // reused: its buffers survive from row to row
-    row.currency.clear(); // JSON Lines rows need not all have the optional fields
-    row.category.clear();
-    row.order_id = trim(*r.find("order_id"));
-    row.customer_id = trim(*r.find("customer_id"));
-    for (const auto& [name, value] : {std::pair{"order_id", &row.order_id}, std::pair{"customer_id", &row.customer_id}}) {
-      if (auto p = check_id(name, *value); !p.empty()) {
-        return p;
-      }
-    }
-    auto at = parse_time(m_scratch.assign(trim(*r.find("ordered_at"))));
-    if (!at) {
-      return "ordered_at: " + at.error();
-    }
-    if (*at > m_options.now + 86400) {
-      return "ordered_at " + format_time(*at) + " is in the future";
-    }
-    row.ordered_at = *at;
-    auto amount = parse_amount(m_scratch.assign(trim(*r.find("amount"))));
-    if (!amount) {
-      return amount.error();
-    }
-    row.amount_cents = *amount;
-    if (const auto* currency = r.find("currency")) {
-      row.currency = trim(*currency);
-      if (!row.currency.empty() &&
-          (row.currency.size() != 3 || !std::all_of(row.currency.begin(), row.currency.end(), [](unsigned char c) {
-             return std::isupper(c);
-           }))) {
-        return "currency '" + row.currency + "' is not a three-letter code (ISO 4217, e.g. EUR)";
-      }
-    }
-    if (const auto* category = r.find("category")) {
-      row.category = trim(*category);
+    if (auto p = parse_order(r, m_options.now, row, m_scratch); !p.empty()) {
+      return p;
     }
     if (m_pipeline) {
       if (writing()) {
@@ -291,29 +192,8 @@ private:
   std::string event(const Record& r)
   {
     EventRow row;
-    row.customer_id = trim(*r.find("customer_id"));
-    if (auto p = check_id("customer_id", row.customer_id); !p.empty()) {
+    if (auto p = parse_event(r, m_options.now, row); !p.empty()) {
       return p;
-    }
-    row.type = trim(*r.find("type"));
-    if (auto p = check_id("type", row.type); !p.empty()) {
-      return p;
-    }
-    auto at = parse_time(m_scratch.assign(trim(*r.find("at"))));
-    if (!at) {
-      return "at: " + at.error();
-    }
-    if (*at > m_options.now + 86400) {
-      return "at " + format_time(*at) + " is in the future";
-    }
-    row.at = *at;
-    if (const auto* properties = r.find("properties"); properties && !trim(*properties).empty()) {
-      boost::system::error_code ec;
-      const auto value = boost::json::parse(*properties, ec);
-      if (ec || !value.is_object()) {
-        return "properties must be a JSON object";
-      }
-      row.properties = boost::json::serialize(value);
     }
     if (writing()) {
       m_writer.ensure_customer(row.customer_id, m_options.now);
