@@ -1,5 +1,6 @@
 #include "engine/command_serve.hpp"
 
+#include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
 #include "engine/tracking.hpp"
 
@@ -39,10 +40,14 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     std::cerr << "cvmd serve: server.public_url and server.link_secret are not set: tracking, unsubscribe and "
                  "delivery-report links are not answered\n";
   }
+  EventApi events(store, config.server.api_tokens, wall_now);
   const auto handler = [&](const HttpRequestView& request) -> HttpReply {
     const auto path = request.target.substr(0, request.target.find('?'));
     if (path == "/health") {
       return {200, "application/json", "{\"status\":\"ok\"}\n", {}};
+    }
+    if (events.handles(path)) {
+      return events.handle(request);
     }
     if (tracker && tracker->handles(request.target)) {
       return tracker->handle(request);

@@ -178,6 +178,13 @@ DROP TABLE outbox;
 ALTER TABLE outbox_v5 RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
 )sql",
+  // v6: the messageIds of events taken through the daemon's API: a repeat changes nothing.
+  R"sql(
+CREATE TABLE ingested_messages (
+  message_id TEXT PRIMARY KEY NOT NULL,
+  at         INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 
 } // namespace
@@ -521,6 +528,15 @@ Store::Writer::insert_event(const EventRow& row)
   insert.bind(3, static_cast<int64_t>(row.at));
   insert.bind(4, row.properties);
   return insert.exec() == 1 ? InsertOutcome::inserted : InsertOutcome::unchanged;
+}
+
+bool
+Store::Writer::remember_message_id(const std::string& message_id, std::int64_t at)
+{
+  auto& insert = statement("INSERT OR IGNORE INTO ingested_messages (message_id, at) VALUES (?, ?)");
+  insert.bind(1, message_id);
+  insert.bind(2, static_cast<int64_t>(at));
+  return insert.exec() == 1;
 }
 
 std::int64_t

@@ -118,7 +118,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 5;
+  static constexpr int schema_version = 6;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -168,6 +168,8 @@ public:
     // inserted: no order with this id yet; unchanged: the same; conflict: other values.
     InsertOutcome compare_order(const OrderRow& row);
     InsertOutcome insert_event(const EventRow& row);
+    // False when the messageId was taken before (the event API's idempotency).
+    bool remember_message_id(const std::string& message_id, std::int64_t at);
 
   private:
     SQLite::Statement& statement(const std::string& sql);

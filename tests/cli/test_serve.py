@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -126,6 +127,111 @@ class Serve(unittest.TestCase):
         out, _ = self.process.communicate(timeout=10)
         self.assertEqual(self.process.returncode, 0)
         self.assertIn("stopped", out)
+
+
+
+class EventApi(unittest.TestCase):
+    TOKEN = "api-token-for-tests-0123"
+
+    def setUp(self):
+        self.shop = Shop(CVMD, "  email:\n    type: file\n", env={"CVMD_API_TOKEN": self.TOKEN})
+        self.addCleanup(self.shop.close)
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace(
+            'link_secret: "${CVMD_LINK_SECRET}"\n', 'link_secret: "${CVMD_LINK_SECRET}"\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'))
+        self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env=self.shop.env)
+        self.addCleanup(self.stop)
+        line = self.process.stdout.readline()
+        self.base = "http://127.0.0.1:" + re.search(r":(\d+)$", line.strip()).group(1)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def post(self, path, body, token=TOKEN, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": content_type}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            return e.code, (json.loads(text) if text.startswith(b"{") else text)
+
+    def counts(self):
+        return [self.shop.db(f"SELECT count(*) FROM {t}")[0][0] for t in ("customers", "orders", "events")]
+
+    def test_order_completed_becomes_an_order_and_other_events_become_events(self):
+        status, body = self.post("/v1/track", {
+            "userId": "c9", "event": "Order Completed", "messageId": "m-1", "timestamp": "2026-02-01T10:00:00.123Z",
+            "properties": {"order_id": "o-9", "revenue": 49.9, "currency": "EUR",
+                           "products": [{"category": "books"}]}})
+        self.assertEqual((status, body["stored"]), (200, 1))
+        self.assertEqual(self.shop.db("SELECT order_id, customer_id, ordered_at, amount_cents, currency, category "
+                                      "FROM orders WHERE order_id = 'o-9'"),
+                         [("o-9", "c9", 1769940000, 4990, "EUR", "books")])
+        status, body = self.post("/v1/track", {"userId": "c9", "event": "Product Viewed", "messageId": "m-2",
+                                               "properties": {"sku": "X1"}})
+        self.assertEqual(status, 200)
+        [(kind, properties)] = self.shop.db("SELECT type, properties FROM events WHERE customer_id = 'c9'")
+        self.assertEqual((kind, json.loads(properties)), ("product_viewed", {"sku": "X1"}))
+
+    def test_identify_updates_the_customer_and_a_repeated_message_id_changes_nothing(self):
+        call = {"userId": "c1", "messageId": "id-1",
+                "traits": {"email": "zoe@new.example", "firstName": "Zoë", "emailConsent": False, "plan": "gold"}}
+        self.assertEqual(self.post("/v1/identify", call)[0], 200)
+        customer = self.shop.cvmd("customer", "c1", "--format", "json").stdout
+        self.assertIn("zoe@new.example", customer)
+        self.assertIn('"plan":"gold"', customer.replace(" ", ""))
+        call["traits"]["email"] = "other@x.example"  # the same messageId again: ignored
+        status, body = self.post("/v1/identify", call)
+        self.assertEqual((status, body["repeated"]), (200, 1))
+        self.assertIn("zoe@new.example", self.shop.cvmd("customer", "c1", "--format", "json").stdout)
+
+    def test_a_batch_with_one_bad_item_is_refused_whole_with_its_place(self):
+        before = self.counts()
+        status, body = self.post("/v1/batch", {"batch": [
+            {"type": "track", "userId": "c1", "event": "Signup", "messageId": "b-1"},
+            {"type": "track", "userId": "c2", "event": "Order Completed", "properties": {"order_id": "o-x"}},
+        ]})
+        self.assertEqual(status, 400)
+        self.assertEqual(body["error"], "batch[1].properties.revenue: missing (or total); nothing was stored")
+        self.assertEqual(self.counts(), before)
+        status, body = self.post("/v1/batch", {"batch": [
+            {"type": "track", "userId": "c1", "event": "Signup", "messageId": "b-1"},
+            {"type": "identify", "userId": "c5", "traits": {"email": "c5@x.example"}, "messageId": "b-2"}]})
+        self.assertEqual((status, body["stored"]), (200, 2))
+
+    def test_bad_requests_are_refused_cleanly_and_store_nothing(self):
+        before = self.counts()
+        self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "X"}, token=None)[0], 401)
+        self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "X"}, token="wrong")[0], 401)
+        self.assertEqual(self.post("/v1/track", b"userId=c1", content_type="application/x-www-form-urlencoded")[0],
+                         415)
+        status, body = self.post("/v1/track", b'{"userId": "c1", "event": ')
+        self.assertEqual(status, 400)
+        self.assertIn("not valid JSON", body["error"])
+        status, body = self.post("/v1/track", b'{"userId": "c1", "event": "\xff\xfe"}')
+        self.assertEqual(status, 400)
+        status, body = self.post("/v1/track", {"event": "Signup"})
+        self.assertEqual(body["error"], "body.userId: missing (the shop's customer id); nothing was stored")
+        status, body = self.post("/v1/track", {"userId": "c1", "event": "Signup", "timestamp": "yesterday"})
+        self.assertEqual(status, 400)
+        self.assertIn("body: at:", body["error"])
+        # Over the body limit: refused from the headers, before the body is read.
+        port = int(self.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.TOKEN.encode() +
+                      b"\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n{")
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413"))
+        self.assertEqual(self.counts(), before)
+        self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "Signup"})[0], 200)  # still serving
 
 
 if __name__ == "__main__":

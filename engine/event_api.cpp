@@ -1,0 +1,349 @@
+#include "engine/event_api.hpp"
+
+#include "engine/row_checks.hpp"
+#include "engine/values.hpp"
+
+#include <boost/json.hpp>
+#include <openssl/crypto.h>
+
+#include <charconv>
+#include <variant>
+
+namespace cvmd {
+
+namespace {
+
+namespace json = boost::json;
+
+// One checked item, ready to write.
+struct Item
+{
+  std::string message_id;
+  std::variant<CustomerRow, OrderRow, EventRow> row;
+};
+
+HttpReply
+json_reply(int status, json::object body)
+{
+  return {status, "application/json", json::serialize(body) + "\n", {}};
+}
+
+HttpReply
+refuse(int status, const std::string& message)
+{
+  return json_reply(status, {{"success", false}, {"error", message}});
+}
+
+// A JSON scalar as import text: strings as they are, numbers in their shortest form.
+std::optional<std::string>
+scalar_text(const json::value& v)
+{
+  if (const auto* s = v.if_string()) {
+    return std::string(*s);
+  }
+  if (v.is_int64() || v.is_uint64()) {
+    return json::serialize(v);
+  }
+  if (v.is_double()) { // 49.9, not Boost.JSON's 4.99E1
+    char buffer[64];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v.get_double()).ptr;
+    return std::string(buffer, end);
+  }
+  if (v.is_bool()) {
+    return std::string(v.get_bool() ? "true" : "false");
+  }
+  return std::nullopt;
+}
+
+// "Product Viewed" -> product_viewed, "checkout-started" -> checkout_started.
+std::string
+snake_case(std::string_view name)
+{
+  std::string out;
+  for (unsigned char c : name) {
+    if (std::isalnum(c)) {
+      out += static_cast<char>(std::tolower(c));
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') {
+    out.pop_back();
+  }
+  return out;
+}
+
+// Segment's trait names in camel case, and ours.
+std::string
+trait_field(const std::string& name)
+{
+  static const std::pair<const char*, const char*> names[] = {{"firstName", "first_name"},
+                                                              {"lastName", "last_name"},
+                                                              {"emailConsent", "email_consent"},
+                                                              {"smsConsent", "sms_consent"},
+                                                              {"acquisitionChannel", "acquisition_channel"}};
+  for (const auto& [theirs, ours] : names) {
+    if (name == theirs) {
+      return ours;
+    }
+  }
+  return name;
+}
+
+class ItemReader
+{
+public:
+  ItemReader(std::int64_t now) : m_now(now) {}
+
+  // The problem with `v` (prefixed by where it is), or an empty string and `out` filled.
+  std::string read(const json::value& v, const std::string& where, std::string type, Item& out)
+  {
+    const auto* object = v.if_object();
+    if (!object) {
+      return where + ": must be a JSON object";
+    }
+    if (type.empty()) {
+      const auto* t = object->if_contains("type");
+      if (!t || !t->is_string()) {
+        return where + ".type: missing (track or identify)";
+      }
+      type = std::string(t->get_string());
+    }
+    if (type != "track" && type != "identify") {
+      return where + ".type: '" + type + "' is not supported (track or identify)";
+    }
+    const auto user = field_text(*object, "userId");
+    if (!user) {
+      return where + ".userId: missing (the shop's customer id)";
+    }
+    if (auto p = check_id(where + ".userId", *user); !p.empty()) {
+      return p;
+    }
+    if (const auto* id = object->if_contains("messageId")) {
+      const auto text = scalar_text(*id);
+      if (!text || text->empty() || text->size() > 200) {
+        return where + ".messageId: must be a text of at most 200 characters";
+      }
+      out.message_id = *text;
+    }
+    std::string at = format_time(m_now);
+    if (const auto* timestamp = object->if_contains("timestamp")) {
+      const auto text = scalar_text(*timestamp);
+      if (!text) {
+        return where + ".timestamp: must be an ISO 8601 time";
+      }
+      at = without_fraction(*text);
+    }
+    Record record;
+    record.fields.emplace_back("customer_id", *user);
+    if (type == "identify") {
+      if (const auto* traits = object->if_contains("traits")) {
+        if (!traits->is_object()) {
+          return where + ".traits: must be a JSON object";
+        }
+        for (const auto& [name, value] : traits->get_object()) {
+          const auto text = scalar_text(value);
+          if (!text) {
+            return where + ".traits." + std::string(name) + ": must be a text, a number or true/false";
+          }
+          record.fields.emplace_back(trait_field(std::string(name)), *text);
+        }
+      }
+      CustomerRow row;
+      if (auto p = parse_customer(record, row); !p.empty()) {
+        return where + ": " + p;
+      }
+      out.row = std::move(row);
+      return {};
+    }
+    const auto event = field_text(*object, "event");
+    if (!event || event->empty()) {
+      return where + ".event: missing (the event's name, e.g. Order Completed)";
+    }
+    const auto* properties = object->if_contains("properties");
+    if (properties && !properties->is_object()) {
+      return where + ".properties: must be a JSON object";
+    }
+    if (snake_case(*event) == "order_completed") {
+      return order(properties ? &properties->get_object() : nullptr, where, record, at, out);
+    }
+    record.fields.emplace_back("type", snake_case(*event));
+    record.fields.emplace_back("at", at);
+    if (properties) {
+      record.fields.emplace_back("properties", json::serialize(*properties));
+    }
+    EventRow row;
+    if (auto p = parse_event(record, m_now, row); !p.empty()) {
+      return where + ": " + p;
+    }
+    out.row = std::move(row);
+    return {};
+  }
+
+private:
+  static std::optional<std::string> field_text(const json::object& object, const char* name)
+  {
+    const auto* v = object.if_contains(name);
+    return v ? scalar_text(*v) : std::nullopt;
+  }
+
+  // Segment sends milliseconds ("…T10:00:00.123Z"); orders and events keep seconds.
+  static std::string without_fraction(const std::string& text)
+  {
+    const auto dot = text.find('.', 19);
+    if (text.size() < 20 || dot != 19) {
+      return text;
+    }
+    auto end = dot + 1;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) {
+      ++end;
+    }
+    return text.substr(0, dot) + text.substr(end);
+  }
+
+  std::string order(const json::object* properties, const std::string& where, Record& record, const std::string& at,
+                    Item& out)
+  {
+    if (!properties) {
+      return where + ".properties: an Order Completed needs order_id and revenue (or total)";
+    }
+    const auto id = field_text(*properties, "order_id");
+    const auto amount =
+      properties->contains("revenue") ? field_text(*properties, "revenue") : field_text(*properties, "total");
+    if (!id) {
+      return where + ".properties.order_id: missing";
+    }
+    if (!amount) {
+      return where + ".properties.revenue: missing (or total)";
+    }
+    record.fields.emplace_back("order_id", *id);
+    record.fields.emplace_back("ordered_at", at);
+    record.fields.emplace_back("amount", *amount);
+    if (const auto currency = field_text(*properties, "currency")) {
+      record.fields.emplace_back("currency", *currency);
+    }
+    if (const auto* products = properties->if_contains("products");
+        products && products->is_array() && !products->get_array().empty()) {
+      if (const auto* first = products->get_array()[0].if_object()) {
+        if (const auto category = field_text(*first, "category")) {
+          record.fields.emplace_back("category", *category);
+        }
+      }
+    }
+    OrderRow row;
+    std::string scratch;
+    if (auto p = parse_order(record, m_now, row, scratch); !p.empty()) {
+      return where + ".properties: " + p;
+    }
+    out.row = std::move(row);
+    return {};
+  }
+
+  std::int64_t m_now;
+};
+
+} // namespace
+
+EventApi::EventApi(Store& store, std::vector<std::string> tokens, Now now)
+  : m_store(store), m_tokens(std::move(tokens)), m_now(std::move(now))
+{
+}
+
+bool
+EventApi::handles(const std::string& path) const
+{
+  return path == "/v1/track" || path == "/v1/identify" || path == "/v1/batch";
+}
+
+bool
+EventApi::authorized(const HttpRequestView& request) const
+{
+  const auto header = request.headers.find("authorization");
+  if (header == request.headers.end() || header->second.rfind("Bearer ", 0) != 0) {
+    return false;
+  }
+  const auto given = header->second.substr(7);
+  bool match = false;
+  for (const auto& token : m_tokens) {
+    // Constant time for equal lengths; every token is compared.
+    match |=
+      !token.empty() && token.size() == given.size() && CRYPTO_memcmp(token.data(), given.data(), token.size()) == 0;
+  }
+  return match;
+}
+
+HttpReply
+EventApi::handle(const HttpRequestView& request)
+{
+  if (request.method != "POST") {
+    return {405, "application/json", "{\"success\":false,\"error\":\"use POST\"}\n", {{"Allow", "POST"}}};
+  }
+  if (!authorized(request)) {
+    return {401,
+            "application/json",
+            "{\"success\":false,\"error\":\"a valid bearer token is required\"}\n",
+            {{"WWW-Authenticate", "Bearer"}}};
+  }
+  const auto type = request.headers.find("content-type");
+  if (type == request.headers.end() || type->second.rfind("application/json", 0) != 0) {
+    return refuse(415, "the body must be JSON (Content-Type: application/json)");
+  }
+  boost::system::error_code ec;
+  const auto body = json::parse(request.body, ec);
+  if (ec) {
+    return refuse(400, "the body is not valid JSON (UTF-8): " + ec.message());
+  }
+  const auto path = request.target.substr(0, request.target.find('?'));
+  const auto now = m_now();
+  ItemReader reader(now);
+  std::vector<Item> items;
+  if (path == "/v1/batch") {
+    const auto* object = body.if_object();
+    const auto* batch = object ? object->if_contains("batch") : nullptr;
+    if (!batch || !batch->is_array() || batch->get_array().empty()) {
+      return refuse(400, "batch: missing (an array of track and identify calls)");
+    }
+    for (std::size_t i = 0; i < batch->get_array().size(); ++i) {
+      Item item;
+      if (auto p = reader.read(batch->get_array()[i], "batch[" + std::to_string(i) + "]", {}, item); !p.empty()) {
+        return refuse(400, p + "; nothing was stored");
+      }
+      items.push_back(std::move(item));
+    }
+  } else {
+    Item item;
+    if (auto p = reader.read(body, "body", path == "/v1/track" ? "track" : "identify", item); !p.empty()) {
+      return refuse(400, p + "; nothing was stored");
+    }
+    items.push_back(std::move(item));
+  }
+
+  std::size_t stored = 0;
+  std::size_t repeated = 0;
+  Store::Writer writer(m_store);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    if (!item.message_id.empty() && !writer.remember_message_id(item.message_id, now)) {
+      ++repeated;
+      continue;
+    }
+    if (const auto* customer = std::get_if<CustomerRow>(&item.row)) {
+      writer.upsert_customer(*customer, now);
+    } else if (const auto* order = std::get_if<OrderRow>(&item.row)) {
+      writer.ensure_customer(order->customer_id, now);
+      if (writer.insert_order(*order) == InsertOutcome::conflict) {
+        return refuse(409, "item " + std::to_string(i) + ": order_id '" + order->order_id +
+                             "' is already stored with other values; nothing was stored");
+      }
+    } else {
+      const auto& event = std::get<EventRow>(item.row);
+      writer.ensure_customer(event.customer_id, now);
+      writer.insert_event(event);
+    }
+    ++stored;
+  }
+  writer.commit(); // durable before the answer
+  return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}});
+}
+
+} // namespace cvmd

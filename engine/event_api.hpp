@@ -1,0 +1,35 @@
+#pragma once
+// The event API, compatible with Segment's tracking API: POST /v1/track, /v1/identify and
+// /v1/batch with a bearer token from server.api_tokens. "Order Completed" (order_id,
+// revenue or total, currency, products[0].category) becomes an order, identify's traits
+// update the customer, other events become events named in snake case ("Product Viewed" ->
+// product_viewed). A request is checked whole before anything is written: one bad item
+// refuses it with 400 and the item's place; a 2xx comes after the commit. A repeated
+// messageId changes nothing.
+
+#include "engine/http_types.hpp"
+#include "engine/store.hpp"
+
+#include <functional>
+#include <vector>
+
+namespace cvmd {
+
+class EventApi
+{
+public:
+  using Now = std::function<std::int64_t()>;
+  EventApi(Store& store, std::vector<std::string> tokens, Now now);
+
+  bool handles(const std::string& path) const;
+  HttpReply handle(const HttpRequestView& request);
+
+private:
+  bool authorized(const HttpRequestView& request) const;
+
+  Store& m_store;
+  std::vector<std::string> m_tokens;
+  Now m_now;
+};
+
+} // namespace cvmd
