@@ -28,6 +28,16 @@ FileConnector::deliver(const RenderedMessage& m)
   if (std::filesystem::exists(path, ec)) {
     return Delivery::delivered(path, "already in " + path); // delivered before a crash, not marked
   }
+  // A dry run refuses what a gateway would refuse, so it shows what would really go.
+  if (m.channel == "email" && m.to.empty()) {
+    return Delivery::refused("the customer has no email address");
+  }
+  if (m.channel == "email" && !valid_address(m.to)) {
+    return Delivery::refused("'" + m.to + "' is not an email address");
+  }
+  if (m.channel == "sms" && m.to.empty()) {
+    return Delivery::refused("the customer has no phone number");
+  }
   std::string content;
   if (m.channel == "email") {
     Mailbox from = m_from.address.empty() ? Mailbox{"", "cvmd@localhost"} : m_from;

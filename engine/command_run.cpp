@@ -77,11 +77,10 @@ describe(const SendSummary& s)
 // Each message is marked in its own transaction as soon as its gateway answers.
 SendSummary
 deliver_due(Store& store, const Config& config, const CustomerState& state, const dsl::TemplateCatalog& templates,
-            const dsl::Diagnostics& template_problems, std::int64_t now, const RunOptions& options)
+            const dsl::Diagnostics& template_problems, std::int64_t now, const std::string& outbox_option)
 {
-  const auto outbox = options.outbox.empty()
-                        ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
-                        : options.outbox;
+  const auto outbox = outbox_option.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
+                                            : outbox_option;
   OutboxSender sender(config, outbox);
   sender.set_broken_templates(broken_templates(template_problems));
   return sender.send_due(store, state, templates, now, std::cerr);
@@ -90,7 +89,7 @@ deliver_due(Store& store, const Config& config, const CustomerState& state, cons
 // When the scenarios are refused nothing is planned, but what was planned before still
 // goes out (messages of broken templates wait, with the reason in `cvmd outbox`).
 int
-deliver_only(Store& store, const Config& config, std::int64_t now, const RunOptions& options)
+deliver_only(Store& store, const Config& config, std::int64_t now, const std::string& outbox)
 {
   dsl::TemplateCatalog templates;
   dsl::Diagnostics problems;
@@ -99,7 +98,7 @@ deliver_only(Store& store, const Config& config, std::int64_t now, const RunOpti
   auto metrics = config.metrics;
   metrics.keep_later_buyers = true;
   auto state = CustomerState::build(store, now, metrics);
-  const auto sent = deliver_due(store, config, state, templates, problems, now, options);
+  const auto sent = deliver_due(store, config, state, templates, problems, now, outbox);
   std::cout << "nothing planned (the scenarios have errors); " << describe(sent) << "\n";
   return 1;
 }
@@ -127,10 +126,18 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     }
     now = *parsed;
   }
+  return run_cycle(store, config, now, options.outbox);
+}
+
+} // namespace
+
+int
+run_cycle(Store& store, const Config& config, std::int64_t now, const std::string& outbox)
+{
   int refused = 0;
   const auto loaded = load_scenarios(config, {}, "run", "nothing was planned", refused);
   if (!loaded) {
-    return refused == 1 ? deliver_only(store, config, now, options) : refused;
+    return refused == 1 ? deliver_only(store, config, now, outbox) : refused;
   }
   const auto& program = *loaded->program;
   const auto sources = sources_json(loaded->files);
@@ -280,7 +287,7 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     writer.commit();
   }
 
-  const auto sent = deliver_due(store, config, state, templates, template_problems, now, options);
+  const auto sent = deliver_due(store, config, state, templates, template_problems, now, outbox);
   std::map<std::string, std::size_t> by_action;
   for (const auto& d : decisions) {
     ++by_action[to_string(d.action)];
@@ -296,8 +303,6 @@ run_once(const GlobalOptions& global, const RunOptions& options)
   }
   return 0;
 }
-
-} // namespace
 
 void
 add_run_command(CLI::App& app, const GlobalOptions& global, int& exit_code)

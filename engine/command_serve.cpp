@@ -1,14 +1,20 @@
 #include "engine/command_serve.hpp"
 
+#include "engine/command_run.hpp"
+#include "engine/daemon_state.hpp"
 #include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
+#include "engine/run_lock.hpp"
 #include "engine/tracking.hpp"
 
 #include <boost/url/parse.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 namespace cvmd {
 
@@ -20,6 +26,87 @@ wall_now()
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Runs cycles on its own connection: every server.cycle_every, and a second after events
+// arrived (so that an order or an event is acted on at once, a batch at a time).
+class Scheduler
+{
+public:
+  Scheduler(const Config& config, std::string store_path, DaemonState& state)
+    : m_config(config), m_path(std::move(store_path)), m_state(state), m_thread([this] { loop(); })
+  {
+  }
+  ~Scheduler() { stop(); }
+
+  void poke()
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_poked) {
+      m_poked = true;
+      m_poked_at = std::chrono::steady_clock::now();
+    }
+    m_wake.notify_one();
+  }
+
+  // Lets the cycle in progress finish (its messages are sent and marked), then returns.
+  void stop()
+  {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopping = true;
+    }
+    m_wake.notify_one();
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+
+private:
+  void loop()
+  {
+    auto store = Store::open(m_path);
+    if (!store) {
+      std::cerr << "cvmd serve: scheduler: " << store.error() << "\n";
+      m_state.count_cycle(0, 2);
+      return;
+    }
+    while (true) {
+      const auto started = std::chrono::steady_clock::now();
+      int exit_code = 2;
+      try {
+        exit_code = run_cycle(**store, m_config, wall_now(), "");
+      } catch (const std::exception& e) {
+        std::cerr << "cvmd serve: cycle failed: " << e.what() << "\n"; // the next one tries again
+      }
+      std::cout.flush();
+      m_state.count_cycle(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), exit_code);
+      std::unique_lock lock(m_mutex);
+      const auto next = started + std::chrono::seconds(std::max<std::int64_t>(1, m_config.server.cycle_every_seconds));
+      // A poke asks for a cycle a second later (events of one burst go together).
+      while (!m_stopping) {
+        const auto deadline = m_poked ? std::min(next, m_poked_at + std::chrono::seconds(1)) : next;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          break;
+        }
+        m_wake.wait_until(lock, deadline);
+      }
+      if (m_stopping) {
+        return;
+      }
+      m_poked = false;
+    }
+  }
+
+  const Config& m_config;
+  std::string m_path;
+  DaemonState& m_state;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_poked = false;
+  bool m_stopping = false;
+  std::chrono::steady_clock::time_point m_poked_at;
+  std::thread m_thread; // last: starts once everything above is ready
+};
+
 int
 run_serve(const GlobalOptions& global, const std::string& listen)
 {
@@ -29,6 +116,11 @@ run_serve(const GlobalOptions& global, const std::string& listen)
   }
   auto& store = *opened->store;
   const auto& config = opened->config;
+  const auto lock = RunLock::acquire(store.path());
+  if (!lock) {
+    std::cerr << "cvmd serve: " << lock.error() << "\n";
+    return 2;
+  }
   ServerSettings settings;
   settings.listen = listen.empty() ? config.server.listen : listen;
   std::optional<Tracker> tracker;
@@ -40,11 +132,22 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     std::cerr << "cvmd serve: server.public_url and server.link_secret are not set: tracking, unsubscribe and "
                  "delivery-report links are not answered\n";
   }
+  DaemonState state;
   EventApi events(store, config.server.api_tokens, wall_now);
-  const auto handler = [&](const HttpRequestView& request) -> HttpReply {
+  std::optional<Scheduler> scheduler;
+  events.on_stored([&](std::size_t stored) {
+    state.count_events(stored);
+    if (stored > 0 && scheduler) {
+      scheduler->poke();
+    }
+  });
+  const auto route = [&](const HttpRequestView& request) -> HttpReply {
     const auto path = request.target.substr(0, request.target.find('?'));
     if (path == "/health") {
-      return {200, "application/json", "{\"status\":\"ok\"}\n", {}};
+      return {200, "application/json", state.health_json(), {}};
+    }
+    if (path == "/metrics") {
+      return {200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(store, wall_now()), {}};
     }
     if (events.handles(path)) {
       return events.handle(request);
@@ -54,9 +157,18 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     }
     return HttpReply::text(404, "not found\n");
   };
-  const auto served = serve_http(settings, handler, [](const std::string& address) {
+  const auto handler = [&](const HttpRequestView& request) {
+    auto reply = route(request);
+    state.count_request(reply.status);
+    return reply;
+  };
+  const auto served = serve_http(settings, handler, [&](const std::string& address) {
+    scheduler.emplace(config, store.path(), state);
     std::cout << "cvmd serve: listening on " << address << std::endl;
   });
+  if (scheduler) {
+    scheduler->stop();
+  }
   if (!served) {
     std::cerr << "cvmd serve: " << served.error() << "\n";
     return 2;

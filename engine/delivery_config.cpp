@@ -322,6 +322,14 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
         error = error_at(file, entry.second,
                          at + " must be at least 16 characters (use a long random value from the environment)");
       }
+    } else if (field == "cycle_every") {
+      auto every = entry.second.IsScalar() ? parse_duration(entry.second.Scalar())
+                                           : Result<std::int64_t>::failure("must be a duration");
+      if (!every) {
+        error = error_at(file, entry.second, at + ": " + every.error());
+      } else {
+        out.cycle_every_seconds = *every;
+      }
     } else if (field == "api_tokens") {
       if (!entry.second.IsSequence()) {
         error = error_at(file, entry.second, at + " must be a list of tokens");
@@ -330,7 +338,7 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
         out.api_tokens.push_back(text_value(file, at, entry.second[i], error));
       }
     } else {
-      error = error_at(file, entry.first, "unknown key '" + at + "' (listen, public_url, link_secret, api_tokens)");
+      error = error_at(file, entry.first, "unknown key '" + at + "' (listen, public_url, link_secret, api_tokens, cycle_every)");
     }
     if (!error.empty()) {
       return error;

@@ -22,6 +22,7 @@ struct ServerConfig
   std::string public_url;  // base of tracking, unsubscribe and delivery-report links
   std::string link_secret; // HMAC key of those links; from the environment, never printed
   std::vector<std::string> api_tokens;
+  std::int64_t cycle_every_seconds = 60; // the daemon's cycles; events bring the next one forward
 };
 
 struct DeliveryConfig

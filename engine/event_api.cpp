@@ -343,6 +343,9 @@ EventApi::handle(const HttpRequestView& request)
     ++stored;
   }
   writer.commit(); // durable before the answer
+  if (m_on_stored) {
+    m_on_stored(stored);
+  }
   return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}});
 }
 

@@ -23,6 +23,8 @@ public:
 
   bool handles(const std::string& path) const;
   HttpReply handle(const HttpRequestView& request);
+  // Called after each commit with how many items it stored (not counting repeats).
+  void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 
 private:
   bool authorized(const HttpRequestView& request) const;
@@ -30,6 +32,7 @@ private:
   Store& m_store;
   std::vector<std::string> m_tokens;
   Now m_now;
+  std::function<void(std::size_t)> m_on_stored;
 };
 
 } // namespace cvmd

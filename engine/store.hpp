@@ -227,6 +227,9 @@ public:
   std::vector<OutboxMessage> pending_messages(std::int64_t until) const;
   std::vector<OutboxMessage> outbox(const OutboxFilter& filter) const;
   std::map<std::string, std::int64_t> outbox_counts() const; // by state
+  // (channel, state) -> messages, and the oldest due pending message's next attempt.
+  std::map<std::pair<std::string, std::string>, std::int64_t> outbox_counts_by_channel() const;
+  std::optional<std::int64_t> oldest_due(std::int64_t now) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
 
 private:

@@ -193,6 +193,29 @@ Store::pending_messages(std::int64_t until) const
   return out;
 }
 
+std::map<std::pair<std::string, std::string>, std::int64_t>
+Store::outbox_counts_by_channel() const
+{
+  std::map<std::pair<std::string, std::string>, std::int64_t> out;
+  SQLite::Statement q(*m_db, "SELECT channel, state, count(*) FROM outbox GROUP BY channel, state");
+  while (q.executeStep()) {
+    out[{q.getColumn(0).getString(), q.getColumn(1).getString()}] = q.getColumn(2).getInt64();
+  }
+  return out;
+}
+
+std::optional<std::int64_t>
+Store::oldest_due(std::int64_t now) const
+{
+  SQLite::Statement q(*m_db, "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+                             "AND scenario != ''");
+  q.bind(1, static_cast<int64_t>(now));
+  if (q.executeStep() && !q.getColumn(0).isNull()) {
+    return q.getColumn(0).getInt64();
+  }
+  return std::nullopt;
+}
+
 bool
 Store::unsubscribed(const std::string& customer_id, const std::string& channel) const
 {

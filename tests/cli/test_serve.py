@@ -35,8 +35,10 @@ class Serve(unittest.TestCase):
                                "  sms:\n    type: file\n    directory: out\n")
         self.addCleanup(self.shop.close)
         config = self.shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace('link_secret: "${CVMD_LINK_SECRET}"\n',
+                                                     'link_secret: "${CVMD_LINK_SECRET}"\n  cycle_every: 1 second\n'))
         self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                         env=self.shop.env)
         self.addCleanup(self.stop)
         line = self.process.stdout.readline()
@@ -44,7 +46,7 @@ class Serve(unittest.TestCase):
         self.base = f"http://127.0.0.1:{self.port}"
         # Links are signed for the configured public URL; the test reaches them on loopback.
         self.shop.cvmd("send", "welcome", "--customer", "c1")
-        [eml] = list((self.shop.dir / "out").glob("*.eml"))
+        [eml] = list((self.shop.dir / "out").glob("send_welcome_c1_*.eml"))
         self.mail = parse_mail(eml.read_bytes())
 
     def stop(self):
@@ -67,9 +69,31 @@ class Serve(unittest.TestCase):
     def events(self):
         return self.shop.db("SELECT customer_id, type, properties FROM events ORDER BY event_id")
 
-    def test_health(self):
-        status, headers, body = self.get(self.base + "/health")
-        self.assertEqual((status, json.loads(body)), (200, {"status": "ok"}))
+    def test_health_metrics_and_cycles(self):
+        # The daemon runs the scenarios itself: the first cycle sends the welcome mails.
+        deadline = time.time() + 20
+        while time.time() < deadline and not json.loads(self.get(self.base + "/health")[2])["ready"]:
+            time.sleep(0.1)
+        status, _, body = self.get(self.base + "/health")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["ready"], True)
+        planned = sorted(p.name.split("_")[0] for p in (self.shop.dir / "out").glob("hello_*.eml"))
+        self.assertEqual(len(planned), 2)  # c1 and c2; c3 has no address
+        status, headers, body = self.get(self.base + "/metrics")
+        text = body.decode()
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        self.assertIn('cvmd_messages{channel="email",state="sent"} 3', text)  # two planned, one test send
+        self.assertRegex(text, r'cvmd_cycle_duration_seconds_count [1-9]')
+        self.assertIn("cvmd_queue_depth 0", text)
+        self.assertRegex(text, r'cvmd_http_requests_total\{code="200"\} [1-9]')
+        # A broken scenario set: not ready, with the reason; the daemon keeps answering.
+        (self.shop.dir / "scenarios" / "broken.cvm").write_text("scenario b {\n  when lapsin\n  send welcome\n}\n")
+        deadline = time.time() + 30
+        while time.time() < deadline and json.loads(self.get(self.base + "/health")[2])["ready"]:
+            time.sleep(0.2)
+        health = json.loads(self.get(self.base + "/health")[2])
+        self.assertFalse(health["ready"])
+        self.assertIn("the scenarios have errors", health["reasons"][0])
 
     def test_open_click_and_unsubscribe_are_recorded_from_signed_links_only(self):
         html = self.mail.get_body(("html",)).get_content()
@@ -114,7 +138,7 @@ class Serve(unittest.TestCase):
 
     def test_a_delivery_report_is_recorded(self):
         self.shop.cvmd("send", "reminder_sms", "--customer", "c2")
-        [sms] = list((self.shop.dir / "out").glob("*.txt"))
+        [sms] = list((self.shop.dir / "out").glob("send_reminder_sms_c2_*.txt"))
         status_url = re.search(r"Status-URL: (\S+)", sms.read_text()).group(1)
         status, _, _ = self.get(status_url + "?type=1&at=1796416859")
         self.assertEqual(status, 200)
@@ -140,7 +164,7 @@ class EventApi(unittest.TestCase):
         config.write_text(config.read_text().replace(
             'link_secret: "${CVMD_LINK_SECRET}"\n', 'link_secret: "${CVMD_LINK_SECRET}"\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'))
         self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                         env=self.shop.env)
         self.addCleanup(self.stop)
         line = self.process.stdout.readline()
@@ -193,6 +217,20 @@ class EventApi(unittest.TestCase):
         status, body = self.post("/v1/identify", call)
         self.assertEqual((status, body["repeated"]), (200, 1))
         self.assertIn("zoe@new.example", self.shop.cvmd("customer", "c1", "--format", "json").stdout)
+
+    def test_events_bring_the_next_cycle_forward(self):
+        # cycle_every is the default minute: only the events can make this happen in seconds.
+        time.sleep(1.5)  # the start-up cycle is over
+        status, _ = self.post("/v1/batch", {"batch": [
+            {"type": "identify", "userId": "c9",
+             "traits": {"email": "c9@x.example", "firstName": "Nina", "email_consent": True}},
+            {"type": "track", "userId": "c9", "event": "Order Completed", "timestamp": "2026-02-01T10:00:00Z",
+             "properties": {"order_id": "o-c9", "total": "19.90"}}]})
+        self.assertEqual(status, 200)
+        deadline = time.time() + 15
+        while time.time() < deadline and not list((self.shop.dir / "outbox").glob("hello_*c9*.eml")):
+            time.sleep(0.1)
+        self.assertTrue(list((self.shop.dir / "outbox").glob("hello_*c9*.eml")))
 
     def test_a_batch_with_one_bad_item_is_refused_whole_with_its_place(self):
         before = self.counts()
