@@ -1,8 +1,8 @@
 #include "engine/command_run.hpp"
 
 #include "dsl/dsl.hpp"
-#include "engine/command_common.hpp"
 #include "dsl/source.hpp"
+#include "engine/command_common.hpp"
 #include "engine/orchestrator.hpp"
 #include "engine/outbox_sender.hpp"
 #include "engine/render.hpp"
@@ -68,6 +68,12 @@ compile_pinned(const std::string& json, const dsl::TemplateCatalog& templates)
 }
 
 std::string
+default_templates_directory(const Config& config)
+{
+  return config.templates_set ? config.templates : (std::filesystem::path(config.scenarios) / "templates").string();
+}
+
+std::string
 describe(const SendSummary& s)
 {
   return std::to_string(s.sent) + " sent, " + std::to_string(s.retry) + " to retry, " + std::to_string(s.held) +
@@ -79,8 +85,8 @@ SendSummary
 deliver_due(Store& store, const Config& config, const CustomerState& state, const dsl::TemplateCatalog& templates,
             const dsl::Diagnostics& template_problems, std::int64_t now, const std::string& outbox_option)
 {
-  const auto outbox = outbox_option.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
-                                            : outbox_option;
+  const auto outbox =
+    outbox_option.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string() : outbox_option;
   OutboxSender sender(config, outbox);
   sender.set_broken_templates(broken_templates(template_problems));
   return sender.send_due(store, state, templates, now, std::cerr);
@@ -93,8 +99,7 @@ deliver_only(Store& store, const Config& config, std::int64_t now, const std::st
 {
   dsl::TemplateCatalog templates;
   dsl::Diagnostics problems;
-  const auto directory = config.templates_set ? config.templates : (std::filesystem::path(config.scenarios) / "templates").string();
-  templates.load_directory(directory, problems);
+  templates.load_directory(default_templates_directory(config), problems);
   auto metrics = config.metrics;
   metrics.keep_later_buyers = true;
   auto state = CustomerState::build(store, now, metrics);
@@ -126,7 +131,8 @@ run_once(const GlobalOptions& global, const RunOptions& options)
     }
     now = *parsed;
   }
-  return run_cycle(store, config, now, options.outbox);
+  const int code = run_cycle(store, config, now, options.outbox);
+  return code == 3 ? 1 : code; // the files are wrong, whatever ran
 }
 
 } // namespace
@@ -135,21 +141,37 @@ int
 run_cycle(Store& store, const Config& config, std::int64_t now, const std::string& outbox)
 {
   int refused = 0;
-  const auto loaded = load_scenarios(config, {}, "run", "nothing was planned", refused);
-  if (!loaded) {
-    return refused == 1 ? deliver_only(store, config, now, outbox) : refused;
-  }
-  const auto& program = *loaded->program;
-  const auto sources = sources_json(loaded->files);
-  if (!sources) {
-    std::cerr << "cvmd run: a scenario file changed while it was read; try again\n";
-    return 2;
+  const auto loaded = load_scenarios(config, {}, "run", "nothing new was planned from the files", refused);
+  if (!loaded && refused != 1) {
+    return refused;
   }
   dsl::TemplateCatalog templates;
   dsl::Diagnostics template_problems;
-  if (!loaded->templates_directory.empty()) {
-    templates.load_directory(loaded->templates_directory, template_problems);
+  const auto templates_directory = loaded ? loaded->templates_directory : default_templates_directory(config);
+  if (!templates_directory.empty()) {
+    templates.load_directory(templates_directory, template_problems);
   }
+  std::optional<std::string> sources;
+  std::unique_ptr<dsl::Program> last_good;
+  if (loaded) {
+    sources = sources_json(loaded->files);
+    if (!sources) {
+      std::cerr << "cvmd run: a scenario file changed while it was read; try again\n";
+      return 2;
+    }
+  } else {
+    // Refused files never stop what ran before: the last set that passed its check keeps
+    // running (compiled again from the sources the store kept) until the files are fixed.
+    const auto saved = store.last_good_sources();
+    last_good = saved ? compile_pinned(saved->first, templates) : nullptr;
+    if (!last_good) {
+      return deliver_only(store, config, now, outbox);
+    }
+    std::cerr << "cvmd run: the scenarios of " << format_time(saved->second)
+              << " (the last that passed their check) keep running until the files are fixed\n";
+    sources = saved->first;
+  }
+  const auto& program = loaded ? *loaded->program : *last_good;
 
   const auto last = store.meta_time("last_cycle_at");
   if (last && now < *last) {
@@ -175,9 +197,8 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   Orchestrator orchestrator(program, state, settings, [&](const Decision& d) { decisions.push_back(d); });
   orchestrator.set_launched(store.launched_scenarios());
   orchestrator.set_remembered(store.remembered_scenarios());
-  store.for_each_match([&](const std::string& scenario, const std::string& customer) {
-    orchestrator.remember_match(scenario, customer);
-  });
+  store.for_each_match(
+    [&](const std::string& scenario, const std::string& customer) { orchestrator.remember_match(scenario, customer); });
   orchestrator.set_last_enrollment_id(store.last_enrollment_id());
   store.for_each_entry([&](const std::string& customer, const std::string& scenario, std::int64_t at) {
     orchestrator.add_past_entry(customer, scenario, at);
@@ -281,6 +302,9 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
         queued += writer.queue_message(m) ? 1 : 0;
       }
     }
+    if (loaded) {
+      writer.save_program_sources(*sources, now);
+    }
     writer.set_meta_time("last_cycle_at", now);
     writer.set_meta_time("last_order_seq", stored_orders);
     writer.set_meta_time("last_event_id", stored_events);
@@ -296,12 +320,13 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   for (const auto& [action, count] : by_action) {
     std::cout << ", " << count << " " << action;
   }
-  std::cout << "; " << queued << " messages planned; " << describe(sent) << "\n";
+  std::cout << "; " << queued << " messages planned; " << describe(sent)
+            << (loaded ? "" : " (on the last good scenarios: the files have errors)") << "\n";
   if (unloadable > 0) {
     std::cerr << "cvmd run: " << unloadable
               << " enrollments could not continue: their scenario version is no longer loadable (kept as they were)\n";
   }
-  return 0;
+  return loaded ? 0 : 3;
 }
 
 void

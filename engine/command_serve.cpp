@@ -162,10 +162,19 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     state.count_request(reply.status);
     return reply;
   };
-  const auto served = serve_http(settings, handler, [&](const std::string& address) {
-    scheduler.emplace(config, store.path(), state);
-    std::cout << "cvmd serve: listening on " << address << std::endl;
-  });
+  const auto served = serve_http(
+    settings, handler,
+    [&](const std::string& address) {
+      scheduler.emplace(config, store.path(), state);
+      std::cout << "cvmd serve: listening on " << address << std::endl;
+    },
+    [&] {
+      // Scenario and template files are read at every cycle: SIGHUP just brings the next one
+      // forward, so an edit takes effect now instead of at the next cycle_every.
+      if (scheduler) {
+        scheduler->poke();
+      }
+    });
   if (scheduler) {
     scheduler->stop();
   }

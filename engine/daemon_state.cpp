@@ -20,7 +20,7 @@ DaemonState::count_cycle(double seconds, int exit_code)
 {
   std::lock_guard lock(m_mutex);
   ++m_cycles;
-  m_cycle_failures += exit_code == 0 ? 0 : 1;
+  m_cycle_failures += exit_code == 0 || exit_code == 3 ? 0 : 1;
   m_last_exit = exit_code;
   m_cycle_seconds_sum += seconds;
   for (std::size_t b = 0; b < buckets.size(); ++b) {
@@ -35,13 +35,18 @@ DaemonState::health_json() const
   boost::json::array reasons;
   if (m_last_exit < 0) {
     reasons.push_back("the first cycle has not finished yet");
+  } else if (m_last_exit == 3) {
+    reasons.push_back("the scenario files have errors and were refused; the last set that passed its check keeps "
+                      "running (see the log)");
   } else if (m_last_exit == 1) {
     reasons.push_back("the scenarios have errors: nothing new is planned (see the log; earlier messages still go)");
   } else if (m_last_exit > 1) {
     reasons.push_back("the last cycle could not run (see the log)");
   }
-  return boost::json::serialize(boost::json::object{
-           {"status", "ok"}, {"ready", reasons.empty()}, {"reasons", reasons}, {"cycles", m_cycles}}) +
+  return boost::json::serialize(boost::json::object{{"status", "ok"},
+                                                    {"ready", m_last_exit == 0 || m_last_exit == 3},
+                                                    {"reasons", reasons},
+                                                    {"cycles", m_cycles}}) +
          "\n";
 }
 

@@ -172,7 +172,7 @@ private:
 
 Result<bool>
 serve_http(const ServerSettings& settings, HttpHandler handler,
-           const std::function<void(const std::string& address)>& on_listening)
+           const std::function<void(const std::string& address)>& on_listening, const std::function<void()>& on_reload)
 {
   const auto colon = settings.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -202,11 +202,21 @@ serve_http(const ServerSettings& settings, HttpHandler handler,
   const auto bound = acceptor.local_endpoint();
   auto listener = std::make_shared<Listener>(io, std::move(acceptor), settings, handler);
   listener->run();
+  net::signal_set hangup(io, SIGHUP);
+  std::function<void(beast::error_code, int)> on_hangup = [&](beast::error_code error, int) {
+    if (error) {
+      return; // stopping
+    }
+    on_reload();
+    hangup.async_wait(on_hangup);
+  };
+  hangup.async_wait(on_hangup);
   net::signal_set signals(io, SIGINT, SIGTERM);
   net::steady_timer grace(io);
   signals.async_wait([&](beast::error_code, int) {
     // Stop accepting; the answers in flight get a moment to finish, then run() returns.
     listener->stop();
+    hangup.cancel();
     grace.expires_after(std::chrono::seconds(1));
     grace.async_wait([&](beast::error_code) { io.stop(); });
   });

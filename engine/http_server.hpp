@@ -22,9 +22,10 @@ struct ServerSettings
 
 using HttpHandler = std::function<HttpReply(const HttpRequestView&)>;
 
-// Serves on one thread until a signal; `on_listening` gets the bound address. An error when
-// it cannot listen.
+// Serves on one thread until SIGTERM or SIGINT; `on_listening` gets the bound address,
+// `on_reload` is called on each SIGHUP. An error when it cannot listen.
 Result<bool> serve_http(const ServerSettings& settings, HttpHandler handler,
-                        const std::function<void(const std::string& address)>& on_listening);
+                        const std::function<void(const std::string& address)>& on_listening,
+                        const std::function<void()>& on_reload);
 
 } // namespace cvmd

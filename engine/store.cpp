@@ -185,6 +185,15 @@ CREATE TABLE ingested_messages (
   at         INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+  // v7: the last scenario files that passed their check, whole: they keep running while
+  // edited files are refused.
+  R"sql(
+CREATE TABLE program_sources (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  sources  TEXT NOT NULL,
+  saved_at INTEGER NOT NULL
+);
+)sql",
 };
 
 } // namespace

@@ -118,7 +118,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 6;
+  static constexpr int schema_version = 7;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -149,6 +149,7 @@ public:
     void save_scenario_version(const std::string& scenario, const std::string& version, const std::string& file,
                                const std::string& source, std::int64_t now);
     void mark_launched(const std::string& scenario, std::int64_t at);
+    void save_program_sources(const std::string& sources_json, std::int64_t now);
     void replace_matches(const std::string& scenario, const std::vector<std::string>& customers);
     void save_enrollment(const EnrollmentRecord& e);
     void save_decision(const Decision& d);
@@ -217,6 +218,8 @@ public:
   // Scenarios whose matches at the end of the last cycle are kept, and those matches.
   std::set<std::string> remembered_scenarios() const;
   void for_each_match(const std::function<void(const std::string& scenario, const std::string& customer)>& visit) const;
+  // The last scenario files that passed their check (JSON, see command_run) and when.
+  std::optional<std::pair<std::string, std::int64_t>> last_good_sources() const;
   // The source of a scenario version: {file, text}.
   std::optional<std::pair<std::string, std::string>> scenario_source(const std::string& scenario, const std::string& version) const;
   // Every message in the outbox, for caps and `received` (customer, scenario, template, due).

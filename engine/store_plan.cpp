@@ -156,6 +156,27 @@ Store::for_each_match(const std::function<void(const std::string&, const std::st
   }
 }
 
+std::optional<std::pair<std::string, std::int64_t>>
+Store::last_good_sources() const
+{
+  SQLite::Statement q(*m_db, "SELECT sources, saved_at FROM program_sources WHERE id = 1");
+  if (!q.executeStep()) {
+    return std::nullopt;
+  }
+  return std::pair{q.getColumn(0).getString(), q.getColumn(1).getInt64()};
+}
+
+void
+Store::Writer::save_program_sources(const std::string& sources_json, std::int64_t now)
+{
+  auto& s = statement("INSERT INTO program_sources (id, sources, saved_at) VALUES (1, ?, ?) "
+                      "ON CONFLICT (id) DO UPDATE SET sources = excluded.sources, saved_at = excluded.saved_at "
+                      "WHERE sources != excluded.sources");
+  s.bind(1, sources_json);
+  s.bind(2, static_cast<int64_t>(now));
+  s.exec();
+}
+
 std::optional<std::pair<std::string, std::string>>
 Store::scenario_source(const std::string& scenario, const std::string& version) const
 {

@@ -138,13 +138,19 @@ class RunOnce(unittest.TestCase):
         self.assertEqual(rows, [(old, 1774656000)])
         self.assertEqual(len(self.db("SELECT * FROM scenario_versions")), 2)
 
-    def test_a_scenario_with_errors_is_refused_and_the_plan_stays(self):
+    def test_a_scenario_with_errors_is_refused_and_the_last_good_set_keeps_running(self):
         self.run_at("2026-03-13T00:00:00Z")
-        before = self.db("SELECT * FROM enrollments"), self.db("SELECT * FROM meta")
+        [(version,)] = self.db("SELECT DISTINCT version FROM enrollments")
         (self.dir / "scenarios" / "broken.cvm").write_text("scenario b {\n  when lapsing\n  send nothing_here\n}\n")
+        # Also an edit of the running scenario: refused with the rest, the old one goes on.
+        (self.dir / "scenarios" / "lapse.cvm").write_text(SCENARIO.replace("after 5 days", "after 1 day"))
         r = self.run_at("2026-03-25T00:00:00Z", expect=1)
         self.assertIn("broken.cvm:3:8: error: unknown template 'nothing_here'", r.stderr)
-        self.assertEqual((self.db("SELECT * FROM enrollments"), self.db("SELECT * FROM meta")), before)
+        self.assertIn("keep running until the files are fixed", r.stderr)
+        self.assertIn("on the last good scenarios", r.stdout)
+        self.assertEqual(self.db("SELECT DISTINCT scenario, version FROM enrollments"), [("lapse", version)])
+        self.assertEqual(self.db("SELECT count(*) FROM scenario_versions WHERE scenario = 'b'"), [(0,)])
+        self.assertEqual(len(self.files()), 3)  # c1 both steps (the old timing), c2 the first
 
 
     def test_orders_stored_late_and_first_orders_inside_a_cycle_are_handled_once(self):
