@@ -129,7 +129,7 @@ class CapturedMail(unittest.TestCase):
         config = self.shop.dir / "cvmd.yaml"
         config.write_text(re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{self.smtp.port}", config.read_text()))
         r = self.shop.cvmd("run", "--once", "--now", "2026-02-02T00:00:00Z", expect=1)
-        self.assertIn("nothing planned (the scenarios have errors)", r.stdout)
+        self.assertIn("(on the last good scenarios: the files have errors)", r.stdout)
         self.assertIn("2 waiting", r.stdout)
         listing = self.shop.cvmd("outbox", "--state", "pending", "--format", "json").stdout
         self.assertRegex(listing, r"template 'welcome' has errors: [^\"]*welcome\.yaml:2:\d+")
