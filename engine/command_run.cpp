@@ -154,8 +154,14 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   std::optional<std::string> sources;
   std::unique_ptr<dsl::Program> last_good;
   if (loaded) {
+    // The files are read again for the store: they must be what was just compiled (an
+    // editor saving in between would otherwise pin text that was never checked).
     sources = sources_json(loaded->files);
-    if (!sources) {
+    const auto again = sources ? compile_pinned(*sources, templates) : nullptr;
+    const auto same = again && again->scenarios.size() == loaded->program->scenarios.size() &&
+                      std::equal(again->scenarios.begin(), again->scenarios.end(), loaded->program->scenarios.begin(),
+                                 [](const auto& a, const auto& b) { return a.id == b.id && a.version == b.version; });
+    if (!same) {
       std::cerr << "cvmd run: a scenario file changed while it was read; try again\n";
       return 2;
     }
@@ -187,6 +193,10 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   // A customer whose first order lies after the cycle's start stays, as a prospect, so
   // that the order arriving in this cycle finds their address, consent and profile.
   metrics.keep_later_buyers = true;
+  // The cutoffs first: a row stored while the state is read (the daemon takes events during
+  // cycles) waits for the next cycle instead of being handled without its customer's data.
+  const auto stored_orders = store.last_order_seq();
+  const auto stored_events = store.last_event_id();
   auto state = CustomerState::build(store, start, metrics);
 
   OrchestratorSettings settings;
@@ -231,8 +241,6 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   // What arrived since the last cycle: by time, and also by the order rows were stored, so
   // that a row stored late (stamped before the last cycle) still starts, ends or converts
   // what it should, once. Rows stored while this cycle runs wait for the next one.
-  const auto stored_orders = store.last_order_seq();
-  const auto stored_events = store.last_event_id();
   const auto seen_orders = store.meta_time("last_order_seq");
   const auto seen_events = store.meta_time("last_event_id");
   constexpr auto ever = std::numeric_limits<std::int64_t>::min();

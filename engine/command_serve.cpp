@@ -158,15 +158,24 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     return HttpReply::text(404, "not found\n");
   };
   const auto handler = [&](const HttpRequestView& request) {
-    auto reply = route(request);
+    HttpReply reply;
+    try {
+      reply = route(request);
+    } catch (const std::exception& e) {
+      // The store is busy (a long cycle commit) or failing: nothing was acknowledged, so
+      // the client tries again.
+      std::cerr << "cvmd serve: " << request.method << " " << request.target.substr(0, request.target.find('?')) << ": "
+                << e.what() << "\n";
+      reply = {503, "application/json", "{\"success\":false,\"error\":\"busy, try again\"}\n", {{"Retry-After", "1"}}};
+    }
     state.count_request(reply.status);
     return reply;
   };
   const auto served = serve_http(
     settings, handler,
     [&](const std::string& address) {
-      scheduler.emplace(config, store.path(), state);
       std::cout << "cvmd serve: listening on " << address << std::endl;
+      scheduler.emplace(config, store.path(), state);
     },
     [&] {
       // Scenario and template files are read at every cycle: SIGHUP just brings the next one

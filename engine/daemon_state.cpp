@@ -20,7 +20,7 @@ DaemonState::count_cycle(double seconds, int exit_code)
 {
   std::lock_guard lock(m_mutex);
   ++m_cycles;
-  m_cycle_failures += exit_code == 0 || exit_code == 3 ? 0 : 1;
+  m_cycle_failures += exit_code == 0 ? 0 : 1;
   m_last_exit = exit_code;
   m_cycle_seconds_sum += seconds;
   for (std::size_t b = 0; b < buckets.size(); ++b) {

@@ -3,8 +3,10 @@
 #include "engine/row_checks.hpp"
 #include "engine/values.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <charconv>
 #include <variant>
@@ -18,6 +20,7 @@ namespace json = boost::json;
 // One checked item, ready to write.
 struct Item
 {
+  bool ignored = false;
   std::string message_id;
   std::variant<CustomerRow, OrderRow, EventRow> row;
 };
@@ -44,10 +47,20 @@ scalar_text(const json::value& v)
   if (v.is_int64() || v.is_uint64()) {
     return json::serialize(v);
   }
-  if (v.is_double()) { // 49.9, not Boost.JSON's 4.99E1
+  if (v.is_double()) {
+    // 49.9, not Boost.JSON's 4.99E1; and a float sum like 59.970000000000006 as 59.97: money
+    // has at most four decimals here.
     char buffer[64];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v.get_double()).ptr;
-    return std::string(buffer, end);
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v.get_double(), std::chars_format::fixed, 4).ptr;
+    std::string text(buffer, end);
+    while (text.find('.') != std::string::npos && (text.back() == '0' || text.back() == '.')) {
+      const bool dot = text.back() == '.';
+      text.pop_back();
+      if (dot) {
+        break;
+      }
+    }
+    return text;
   }
   if (v.is_bool()) {
     return std::string(v.get_bool() ? "true" : "false");
@@ -109,8 +122,12 @@ public:
       }
       type = std::string(t->get_string());
     }
+    if (type == "page" || type == "screen" || type == "group" || type == "alias") {
+      out.ignored = true; // analytics libraries batch these with the rest: not ours to keep
+      return {};
+    }
     if (type != "track" && type != "identify") {
-      return where + ".type: '" + type + "' is not supported (track or identify)";
+      return where + ".type: '" + type + "' is not a Segment call (track, identify, page, screen, group, alias)";
     }
     const auto user = field_text(*object, "userId");
     if (!user) {
@@ -142,10 +159,12 @@ public:
           return where + ".traits: must be a JSON object";
         }
         for (const auto& [name, value] : traits->get_object()) {
-          const auto text = scalar_text(value);
-          if (!text) {
-            return where + ".traits." + std::string(name) + ": must be a text, a number or true/false";
+          if (value.is_null()) {
+            continue; // no value: the stored one stays
           }
+          // address, company and other objects are kept whole, as JSON, in a profile field.
+          const auto text =
+            value.is_object() || value.is_array() ? std::optional(json::serialize(value)) : scalar_text(value);
           record.fields.emplace_back(trait_field(std::string(name)), *text);
         }
       }
@@ -259,10 +278,30 @@ bool
 EventApi::authorized(const HttpRequestView& request) const
 {
   const auto header = request.headers.find("authorization");
-  if (header == request.headers.end() || header->second.rfind("Bearer ", 0) != 0) {
+  if (header == request.headers.end()) {
     return false;
   }
-  const auto given = header->second.substr(7);
+  const auto& value = header->second;
+  const auto scheme = value.substr(0, value.find(' '));
+  std::string given;
+  if (boost::algorithm::iequals(scheme, "Bearer")) {
+    given = value.substr(scheme.size() + 1);
+  } else if (boost::algorithm::iequals(scheme, "Basic")) {
+    // Segment's libraries send the write key as the user name of basic auth, no password.
+    const auto encoded = value.substr(scheme.size() + 1);
+    std::string decoded(encoded.size(), '\0');
+    const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                      reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+    if (n < 0) {
+      return false;
+    }
+    decoded.resize(static_cast<std::size_t>(n));
+    decoded.erase(decoded.find_last_not_of('\0') + 1);
+    given = decoded.substr(0, decoded.find(':'));
+  } else {
+    return false;
+  }
   bool match = false;
   for (const auto& token : m_tokens) {
     // Constant time for equal lengths; every token is compared.
@@ -321,8 +360,13 @@ EventApi::handle(const HttpRequestView& request)
   std::size_t stored = 0;
   std::size_t repeated = 0;
   Store::Writer writer(m_store);
+  std::size_t ignored = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];
+    if (item.ignored) {
+      ++ignored;
+      continue;
+    }
     if (!item.message_id.empty() && !writer.remember_message_id(item.message_id, now)) {
       ++repeated;
       continue;
@@ -346,7 +390,7 @@ EventApi::handle(const HttpRequestView& request)
   if (m_on_stored) {
     m_on_stored(stored);
   }
-  return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}});
+  return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}, {"ignored", ignored}});
 }
 
 } // namespace cvmd

@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <iostream>
 #include <memory>
 
 namespace cvmd {
@@ -156,14 +157,20 @@ private:
     if (ec == net::error::operation_aborted) {
       return; // stopping
     }
-    if (!ec) {
-      std::make_shared<Session>(std::move(socket), m_settings, m_handler)->run();
+    if (ec) {
+      // Out of file descriptors, most likely: accepting again at once would spin on the
+      // same error; a short pause lets idle connections time out.
+      m_pause.expires_after(std::chrono::milliseconds(100));
+      m_pause.async_wait([self = shared_from_this()](beast::error_code) { self->do_accept(); });
+      return;
     }
+    std::make_shared<Session>(std::move(socket), m_settings, m_handler)->run();
     do_accept();
   }
 
   net::io_context& m_io;
   tcp::acceptor m_acceptor;
+  net::steady_timer m_pause{m_io};
   const ServerSettings& m_settings;
   const HttpHandler& m_handler;
 };
@@ -221,8 +228,16 @@ serve_http(const ServerSettings& settings, HttpHandler handler,
     grace.async_wait([&](beast::error_code) { io.stop(); });
   });
   on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()));
-  io.run();
-  return true;
+  while (true) {
+    try {
+      io.run();
+      return true;
+    } catch (const std::exception& e) {
+      // One connection's trouble (an allocation, a header Beast refuses) must not end the
+      // daemon: log it and go on serving.
+      std::cerr << "cvmd serve: " << e.what() << "\n";
+    }
+  }
 }
 
 } // namespace cvmd

@@ -96,6 +96,12 @@ consent_gone(const Store& store, const CustomerState& state, std::size_t custome
       (m.channel == "sms" && !state.flag(sms_consent, customer))) {
     return "not sent: the customer has no " + m.channel + " consent any more";
   }
+  // The state was read at the cycle's start; the store may know better by now (an identify
+  // through the daemon while this cycle ran).
+  if (const auto stored = store.customer(m.customer_id);
+      stored && ((m.channel == "email" && !stored->email_consent) || (m.channel == "sms" && !stored->sms_consent))) {
+    return "not sent: the customer has no " + m.channel + " consent any more";
+  }
   if (m.channel != "webhook" && store.unsubscribed(m.customer_id, m.channel)) {
     return "not sent: the customer unsubscribed from " + m.channel + " after it was planned";
   }

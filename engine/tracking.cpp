@@ -97,6 +97,11 @@ Tracker::handle(const HttpRequestView& request)
   if (!get) {
     return {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", "GET, HEAD"}}};
   }
+  if (request.method == "HEAD") {
+    // Link scanners ask with HEAD: answered, never recorded as an open or a click.
+    return expected == 'c' ? HttpReply{302, "text/plain; charset=utf-8", "", {{"Location", claim->url}}}
+                           : HttpReply::text(200, "");
+  }
   return expected == 'o' ? open(*claim) : expected == 'c' ? click(*claim) : delivery_report(*claim, query);
 }
 

@@ -124,6 +124,15 @@ class Serve(unittest.TestCase):
         self.assertEqual(json.loads(events[0][2])["template"], "welcome")
         self.assertEqual(json.loads(events[-1][2])["channel"], "email")
 
+    def test_link_scanners_asking_with_head_record_nothing(self):
+        html = self.mail.get_body(("html",)).get_content()
+        [pixel] = re.findall(r'<img src="([^"]*)"', html)
+        click = next(h for h in re.findall(r'href="([^"]*)"', html) if "/c/" in h)
+        self.assertEqual(self.get(pixel, method="HEAD")[0], 200)
+        status, headers, _ = self.get(click, method="HEAD")
+        self.assertEqual((status, headers["Location"]), (302, "https://shop.example/sale?a=1&b=2"))
+        self.assertEqual(self.events(), [])
+
     def test_forged_tampered_and_mismatched_links_get_403_and_record_nothing(self):
         unsubscribe = re.fullmatch(r"<(.*)>", self.mail["List-Unsubscribe"].strip()).group(1)
         token = unsubscribe.rsplit("/", 1)[1]
@@ -231,6 +240,36 @@ class EventApi(unittest.TestCase):
         while time.time() < deadline and not list((self.shop.dir / "outbox").glob("hello_*c9*.eml")):
             time.sleep(0.1)
         self.assertTrue(list((self.shop.dir / "outbox").glob("hello_*c9*.eml")))
+
+    def test_segment_libraries_batches_are_taken_as_they_come(self):
+        # Basic auth with the write key as user name, page calls in the batch, a float sum,
+        # object and null traits, the same messageId twice in one batch.
+        basic = "Basic " + __import__("base64").b64encode((self.TOKEN + ":").encode()).decode()
+        body = json.dumps({"batch": [
+            {"type": "page", "userId": "c1", "name": "Home"},
+            {"type": "track", "userId": "c1", "event": "Order Completed", "messageId": "s-1",
+             "properties": {"order_id": "o-f", "revenue": 19.99 + 39.98}},
+            {"type": "track", "userId": "c1", "event": "Order Completed", "messageId": "s-1",
+             "properties": {"order_id": "o-f", "revenue": 19.99 + 39.98}},
+            {"type": "identify", "userId": "c1", "traits": {"address": {"city": "Köln"}, "phone": None}}]}).encode()
+        request = urllib.request.Request(self.base + "/v1/batch", data=body, method="POST",
+                                         headers={"Content-Type": "application/json", "Authorization": basic})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            answer = json.loads(r.read())
+        self.assertEqual((answer["stored"], answer["repeated"], answer["ignored"]), (2, 1, 1))
+        self.assertEqual(self.shop.db("SELECT amount_cents FROM orders WHERE order_id = 'o-f'"), [(5997,)])
+        customer = json.loads(self.shop.cvmd("customer", "c1", "--format", "json").stdout)
+        self.assertIn("Köln", json.dumps(customer, ensure_ascii=False))
+        self.assertIn("+4915112345678", json.dumps(customer))  # a null trait keeps the stored phone
+
+    def test_a_conflicting_order_refuses_the_whole_request(self):
+        before = self.counts()  # o1 is stored: c1, 2026-01-10, 80
+        status, body = self.post("/v1/batch", {"batch": [
+            {"type": "track", "userId": "c7", "event": "Signup"},
+            {"type": "track", "userId": "c1", "event": "Order Completed", "properties": {"order_id": "o1", "revenue": 81}}]})
+        self.assertEqual(status, 409)
+        self.assertIn("order_id 'o1' is already stored with other values", body["error"])
+        self.assertEqual(self.counts(), before)  # the signup before it was rolled back too
 
     def test_sighup_takes_an_edited_scenario_at_once(self):
         time.sleep(1.5)  # the start-up cycle is over; the next would be a minute away
