@@ -54,6 +54,8 @@ bench: build
 	@tools/install-deps --bench
 	@$(BUILD)/bench/bench_dsl
 	@BUILD=$(BUILD) bench/bench_customer_state.sh
+	@/usr/bin/python3 bench/bench_connectors.py $(BUILD)
+	@/usr/bin/python3 bench/bench_serve.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
