@@ -44,6 +44,21 @@ open_store(const GlobalOptions& global, bool must_exist)
   return Opened{*config, std::move(*store)};
 }
 
+std::optional<ExclusiveStore>
+open_store_exclusive(const GlobalOptions& global, const std::string& command)
+{
+  auto opened = open_store(global, true);
+  if (!opened) {
+    return std::nullopt;
+  }
+  auto lock = RunLock::acquire(opened->store->path());
+  if (!lock) {
+    std::cerr << "cvmd " << command << ": " << lock.error() << "; nothing was done\n";
+    return std::nullopt;
+  }
+  return ExclusiveStore{std::move(*opened), std::move(*lock)};
+}
+
 namespace {
 
 std::int64_t

@@ -2,6 +2,7 @@
 // The data commands: import, segments, customer.
 
 #include "engine/config.hpp"
+#include "engine/run_lock.hpp"
 #include "engine/store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,15 @@ struct Opened
 // The configuration and the store; nothing (said on stderr) when either is wrong.
 // must_exist: refuse to create a new store file (read-only commands).
 std::optional<Opened> open_store(const GlobalOptions& global, bool must_exist = false);
+
+// The store with its run lock, for the commands that run cycles (`run`, `serve`); nothing
+// (said on stderr, prefixed by `command`) when another one holds it.
+struct ExclusiveStore
+{
+  Opened opened;
+  RunLock lock;
+};
+std::optional<ExclusiveStore> open_store_exclusive(const GlobalOptions& global, const std::string& command);
 
 void add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 

@@ -111,17 +111,12 @@ deliver_only(Store& store, const Config& config, std::int64_t now, const std::st
 int
 run_once(const GlobalOptions& global, const RunOptions& options)
 {
-  auto opened = open_store(global, true);
-  if (!opened) {
+  auto exclusive = open_store_exclusive(global, "run");
+  if (!exclusive) {
     return 2;
   }
-  auto& store = *opened->store;
-  const auto& config = opened->config;
-  const auto lock = RunLock::acquire(store.path());
-  if (!lock) {
-    std::cerr << "cvmd run: " << lock.error() << "; nothing was done\n";
-    return 2;
-  }
+  auto& store = *exclusive->opened.store;
+  const auto& config = exclusive->opened.config;
   std::int64_t now = WallClock().now();
   if (!options.now.empty()) {
     auto parsed = parse_time(options.now);

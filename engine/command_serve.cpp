@@ -110,17 +110,12 @@ private:
 int
 run_serve(const GlobalOptions& global, const std::string& listen)
 {
-  auto opened = open_store(global, true);
-  if (!opened) {
+  auto exclusive = open_store_exclusive(global, "serve");
+  if (!exclusive) {
     return 2;
   }
-  auto& store = *opened->store;
-  const auto& config = opened->config;
-  const auto lock = RunLock::acquire(store.path());
-  if (!lock) {
-    std::cerr << "cvmd serve: " << lock.error() << "\n";
-    return 2;
-  }
+  auto& store = *exclusive->opened.store;
+  const auto& config = exclusive->opened.config;
   ServerSettings settings;
   settings.listen = listen.empty() ? config.server.listen : listen;
   std::optional<Tracker> tracker;
