@@ -127,6 +127,7 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     std::cerr << "cvmd serve: server.public_url and server.link_secret are not set: tracking, unsubscribe and "
                  "delivery-report links are not answered\n";
   }
+  store.keep_temporaries_in_memory();
   DaemonState state;
   EventApi events(store, config.server.api_tokens, wall_now);
   std::optional<Scheduler> scheduler;
@@ -136,39 +137,41 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       scheduler->poke();
     }
   });
-  const auto route = [&](const HttpRequestView& request) -> HttpReply {
+  const auto route = [&](const HttpRequestView& request, const Respond& respond) {
     const auto path = request.target.substr(0, request.target.find('?'));
     if (path == "/health") {
-      return {200, "application/json", state.health_json(), {}};
+      return respond({200, "application/json", state.health_json(), {}});
     }
     if (path == "/metrics") {
-      return {200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(store, wall_now()), {}};
+      return respond({200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(store, wall_now()), {}});
     }
     if (events.handles(path)) {
-      return events.handle(request);
+      return events.handle(request, respond);
     }
     if (tracker && tracker->handles(request.target)) {
-      return tracker->handle(request);
+      return respond(tracker->handle(request));
     }
-    return HttpReply::text(404, "not found\n");
+    respond(HttpReply::text(404, "not found\n"));
   };
-  const auto handler = [&](const HttpRequestView& request) {
-    HttpReply reply;
+  const auto handler = [&](const HttpRequestView& request, Respond respond) {
+    const auto counted = [&state, respond = std::move(respond)](HttpReply reply) {
+      state.count_request(reply.status);
+      respond(std::move(reply));
+    };
     try {
-      reply = route(request);
+      route(request, counted);
     } catch (const std::exception& e) {
       // The store is busy (a long cycle commit) or failing: nothing was acknowledged, so
       // the client tries again.
       std::cerr << "cvmd serve: " << request.method << " " << request.target.substr(0, request.target.find('?')) << ": "
                 << e.what() << "\n";
-      reply = {503, "application/json", "{\"success\":false,\"error\":\"busy, try again\"}\n", {{"Retry-After", "1"}}};
+      counted({503, "application/json", "{\"success\":false,\"error\":\"busy, try again\"}\n", {{"Retry-After", "1"}}});
     }
-    state.count_request(reply.status);
-    return reply;
   };
   const auto served = serve_http(
     settings, handler,
-    [&](const std::string& address) {
+    [&](const std::string& address, Defer defer) {
+      events.set_defer(std::move(defer));
       std::cout << "cvmd serve: listening on " << address << std::endl;
       scheduler.emplace(config, store.path(), state);
     },

@@ -311,8 +311,73 @@ EventApi::authorized(const HttpRequestView& request) const
   return match;
 }
 
+void
+EventApi::handle(const HttpRequestView& request, Respond respond)
+{
+  const bool opened = !m_group;
+  if (opened) {
+    m_group = std::make_unique<Store::Writer>(m_store);
+  }
+  std::size_t stored = 0;
+  HttpReply reply;
+  try {
+    reply = check_and_write(request, stored);
+  } catch (...) {
+    if (!opened) {
+      try {
+        m_group->rollback_to_savepoint(); // the others of the group stay
+      } catch (...) {
+      }
+    } else {
+      m_group.reset(); // nothing of this group was acknowledged yet: roll it all back
+      for (auto& waiting : m_waiting) {
+        waiting.respond(refuse(503, "busy, try again"));
+      }
+      m_waiting.clear();
+    }
+    throw;
+  }
+  if (reply.status != 200) {
+    respond(std::move(reply)); // nothing of it is in the group
+  } else {
+    m_waiting.push_back({std::move(respond), std::move(reply), stored});
+  }
+  if (opened) {
+    if (m_defer) {
+      m_defer([this] { flush(); }); // after the requests already read: they join this group
+    } else {
+      flush();
+    }
+  }
+}
+
+void
+EventApi::flush()
+{
+  auto waiting = std::move(m_waiting);
+  m_waiting.clear();
+  try {
+    m_group->commit(); // durable before any of them is answered
+  } catch (const std::exception&) {
+    m_group.reset();
+    for (auto& w : waiting) {
+      w.respond(refuse(503, "busy, try again"));
+    }
+    return;
+  }
+  m_group.reset();
+  std::size_t stored = 0;
+  for (auto& w : waiting) {
+    stored += w.stored;
+    w.respond(std::move(w.reply));
+  }
+  if (m_on_stored) {
+    m_on_stored(stored);
+  }
+}
+
 HttpReply
-EventApi::handle(const HttpRequestView& request)
+EventApi::check_and_write(const HttpRequestView& request, std::size_t& stored)
 {
   if (request.method != "POST") {
     return {405, "application/json", "{\"success\":false,\"error\":\"use POST\"}\n", {{"Allow", "POST"}}};
@@ -357,9 +422,9 @@ EventApi::handle(const HttpRequestView& request)
     items.push_back(std::move(item));
   }
 
-  std::size_t stored = 0;
   std::size_t repeated = 0;
-  Store::Writer writer(m_store);
+  auto& writer = *m_group;
+  writer.savepoint(); // this request alone can be taken back
   std::size_t ignored = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];
@@ -376,6 +441,8 @@ EventApi::handle(const HttpRequestView& request)
     } else if (const auto* order = std::get_if<OrderRow>(&item.row)) {
       writer.ensure_customer(order->customer_id, now);
       if (writer.insert_order(*order) == InsertOutcome::conflict) {
+        writer.rollback_to_savepoint();
+        stored = 0;
         return refuse(409, "item " + std::to_string(i) + ": order_id '" + order->order_id +
                              "' is already stored with other values; nothing was stored");
       }
@@ -386,10 +453,7 @@ EventApi::handle(const HttpRequestView& request)
     }
     ++stored;
   }
-  writer.commit(); // durable before the answer
-  if (m_on_stored) {
-    m_on_stored(stored);
-  }
+  writer.release_savepoint();
   return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}, {"ignored", ignored}});
 }
 

@@ -11,6 +11,7 @@
 #include "engine/store.hpp"
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace cvmd {
@@ -22,12 +23,28 @@ public:
   EventApi(Store& store, std::vector<std::string> tokens, Now now);
 
   bool handles(const std::string& path) const;
-  HttpReply handle(const HttpRequestView& request);
+  // Checks the request, writes it into the open group (a transaction shared by the
+  // requests that arrive together) and answers once the group is committed; refusals are
+  // answered at once. Without a Defer (tests) each request commits on its own.
+  void handle(const HttpRequestView& request, Respond respond);
+  void set_defer(Defer defer) { m_defer = std::move(defer); }
   // Called after each commit with how many items it stored (not counting repeats).
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 
 private:
   bool authorized(const HttpRequestView& request) const;
+  HttpReply check_and_write(const HttpRequestView& request, std::size_t& stored);
+  void flush();
+
+  struct Waiting
+  {
+    Respond respond;
+    HttpReply reply;
+    std::size_t stored = 0;
+  };
+  std::unique_ptr<Store::Writer> m_group;
+  std::vector<Waiting> m_waiting;
+  Defer m_defer;
 
   Store& m_store;
   std::vector<std::string> m_tokens;

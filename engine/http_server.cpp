@@ -68,12 +68,20 @@ private:
       view.headers[name] = std::string(field.value());
     }
     view.body = request.body();
-    HttpReply reply;
+    const auto respond = [self = shared_from_this()](HttpReply reply) {
+      net::post(self->m_stream.get_executor(),
+                [self, reply = std::move(reply)]() mutable { self->answer(std::move(reply)); });
+    };
     try {
-      reply = m_handler(view);
+      m_handler(view, respond);
     } catch (const std::exception&) {
-      reply = HttpReply::text(500, "internal error\n");
+      respond(HttpReply::text(500, "internal error\n"));
     }
+  }
+
+  void answer(HttpReply reply)
+  {
+    const auto& request = m_parser->get();
     auto response =
       std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), request.version());
     response->set(http::field::server, "cvmd");
@@ -179,7 +187,8 @@ private:
 
 Result<bool>
 serve_http(const ServerSettings& settings, HttpHandler handler,
-           const std::function<void(const std::string& address)>& on_listening, const std::function<void()>& on_reload)
+           const std::function<void(const std::string& address, Defer defer)>& on_listening,
+           const std::function<void()>& on_reload)
 {
   const auto colon = settings.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -227,7 +236,8 @@ serve_http(const ServerSettings& settings, HttpHandler handler,
     grace.expires_after(std::chrono::seconds(1));
     grace.async_wait([&](beast::error_code) { io.stop(); });
   });
-  on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()));
+  on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()),
+               [&io](std::function<void()> work) { net::post(io, std::move(work)); });
   while (true) {
     try {
       io.run();

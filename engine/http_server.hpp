@@ -20,12 +20,12 @@ struct ServerSettings
   std::chrono::seconds timeout{30};
 };
 
-using HttpHandler = std::function<HttpReply(const HttpRequestView&)>;
+using HttpHandler = std::function<void(const HttpRequestView&, Respond respond)>;
 
-// Serves on one thread until SIGTERM or SIGINT; `on_listening` gets the bound address,
-// `on_reload` is called on each SIGHUP. An error when it cannot listen.
+// Serves on one thread until SIGTERM or SIGINT; `on_listening` gets the bound address and
+// the server's Defer, `on_reload` is called on each SIGHUP. An error when it cannot listen.
 Result<bool> serve_http(const ServerSettings& settings, HttpHandler handler,
-                        const std::function<void(const std::string& address)>& on_listening,
+                        const std::function<void(const std::string& address, Defer defer)>& on_listening,
                         const std::function<void()>& on_reload);
 
 } // namespace cvmd

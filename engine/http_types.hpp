@@ -2,6 +2,7 @@
 // Requests and answers of the daemon's HTTP side as plain values: the handlers (tracking,
 // health, later the event API) know nothing of Beast, which stays in http_server.cpp.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -29,5 +30,11 @@ struct HttpReply
     return {status, "text/plain; charset=utf-8", std::move(body), {}};
   }
 };
+
+// A handler answers through `respond`, at once or later (the event API answers after a
+// group commit); `respond` is called exactly once, on the server's thread.
+using Respond = std::function<void(HttpReply)>;
+// Runs `work` on the server's thread after the requests already read are handled.
+using Defer = std::function<void(std::function<void()> work)>;
 
 } // namespace cvmd

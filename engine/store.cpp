@@ -539,6 +539,31 @@ Store::Writer::insert_event(const EventRow& row)
   return insert.exec() == 1 ? InsertOutcome::inserted : InsertOutcome::unchanged;
 }
 
+void
+Store::keep_temporaries_in_memory()
+{
+  m_db->exec("PRAGMA temp_store = MEMORY");
+}
+
+void
+Store::Writer::savepoint()
+{
+  m_store.m_db->exec("SAVEPOINT request");
+}
+
+void
+Store::Writer::release_savepoint()
+{
+  m_store.m_db->exec("RELEASE request");
+}
+
+void
+Store::Writer::rollback_to_savepoint()
+{
+  m_store.m_db->exec("ROLLBACK TO request");
+  m_store.m_db->exec("RELEASE request");
+}
+
 bool
 Store::Writer::remember_message_id(const std::string& message_id, std::int64_t at)
 {

@@ -169,6 +169,10 @@ public:
     // inserted: no order with this id yet; unchanged: the same; conflict: other values.
     InsertOutcome compare_order(const OrderRow& row);
     InsertOutcome insert_event(const EventRow& row);
+    // A nested unit inside the transaction: one request of a group commit.
+    void savepoint();
+    void release_savepoint();
+    void rollback_to_savepoint();
     // False when the messageId was taken before (the event API's idempotency).
     bool remember_message_id(const std::string& message_id, std::int64_t at);
 
@@ -218,6 +222,9 @@ public:
   // Scenarios whose matches at the end of the last cycle are kept, and those matches.
   std::set<std::string> remembered_scenarios() const;
   void for_each_match(const std::function<void(const std::string& scenario, const std::string& customer)>& visit) const;
+  // Statement journals (a savepoint per request of a group commit) in memory instead of a
+  // temporary file: for the daemon's small writes, not for imports that sort millions of rows.
+  void keep_temporaries_in_memory();
   // The last scenario files that passed their check (JSON, see command_run) and when.
   std::optional<std::pair<std::string, std::int64_t>> last_good_sources() const;
   // The source of a scenario version: {file, text}.

@@ -262,6 +262,19 @@ class EventApi(unittest.TestCase):
         self.assertIn("Köln", json.dumps(customer, ensure_ascii=False))
         self.assertIn("+4915112345678", json.dumps(customer))  # a null trait keeps the stored phone
 
+    def test_requests_arriving_together_share_a_commit_and_a_refused_one_leaves_the_others(self):
+        from concurrent.futures import ThreadPoolExecutor
+        before = self.counts()
+        calls = [("/v1/track", {"userId": f"g{i}", "event": "Signup", "messageId": f"g-{i}"}) for i in range(200)]
+        calls[100] = ("/v1/track", {"userId": "c1", "event": "Order Completed",
+                                    "properties": {"order_id": "o1", "revenue": 81}})  # o1 is stored with 80
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            answers = list(pool.map(lambda call: self.post(*call), calls))
+        self.assertEqual([s for s, _ in answers].count(200), 199)
+        self.assertEqual(answers[100][0], 409)
+        after = self.counts()
+        self.assertEqual(after[2] - before[2], 199)  # every acknowledged event, nothing of the refused one
+
     def test_a_conflicting_order_refuses_the_whole_request(self):
         before = self.counts()  # o1 is stored: c1, 2026-01-10, 80
         status, body = self.post("/v1/batch", {"batch": [
