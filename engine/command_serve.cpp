@@ -118,6 +118,7 @@ run_serve(const GlobalOptions& global, const std::string& listen)
   const auto& config = exclusive->opened.config;
   ServerSettings settings;
   settings.listen = listen.empty() ? config.server.listen : listen;
+  settings.max_connections = config.server.max_connections;
   std::optional<Tracker> tracker;
   if (!config.server.public_url.empty() && !config.server.link_secret.empty()) {
     const auto url = boost::urls::parse_uri(config.server.public_url);

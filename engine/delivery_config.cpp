@@ -330,6 +330,17 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
       } else {
         out.cycle_every_seconds = *every;
       }
+    } else if (field == "max_connections") {
+      int n = 0;
+      try {
+        n = entry.second.as<int>();
+      } catch (const YAML::Exception&) {
+      }
+      if (n < 1 || n > 100000) {
+        error = error_at(file, entry.second, at + " must be a whole number from 1 to 100000");
+      } else {
+        out.max_connections = static_cast<std::size_t>(n);
+      }
     } else if (field == "api_tokens") {
       if (!entry.second.IsSequence()) {
         error = error_at(file, entry.second, at + " must be a list of tokens");
@@ -338,7 +349,9 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
         out.api_tokens.push_back(text_value(file, at, entry.second[i], error));
       }
     } else {
-      error = error_at(file, entry.first, "unknown key '" + at + "' (listen, public_url, link_secret, api_tokens, cycle_every)");
+      error = error_at(file, entry.first,
+                       "unknown key '" + at +
+                         "' (listen, public_url, link_secret, api_tokens, cycle_every, max_connections)");
     }
     if (!error.empty()) {
       return error;

@@ -23,6 +23,7 @@ struct ServerConfig
   std::string link_secret; // HMAC key of those links; from the environment, never printed
   std::vector<std::string> api_tokens;
   std::int64_t cycle_every_seconds = 60; // the daemon's cycles; events bring the next one forward
+  std::size_t max_connections = 1000;
 };
 
 struct DeliveryConfig

@@ -24,10 +24,13 @@ using tcp = net::ip::tcp;
 class Session : public std::enable_shared_from_this<Session>
 {
 public:
-  Session(tcp::socket&& socket, const ServerSettings& settings, const HttpHandler& handler)
-    : m_stream(std::move(socket)), m_settings(settings), m_handler(handler)
+  Session(tcp::socket&& socket, const ServerSettings& settings, const HttpHandler& handler,
+          std::shared_ptr<std::size_t> open)
+    : m_stream(std::move(socket)), m_settings(settings), m_handler(handler), m_open(std::move(open))
   {
+    ++*m_open;
   }
+  ~Session() { --*m_open; }
 
   void run()
   {
@@ -136,6 +139,7 @@ private:
   std::optional<http::request_parser<http::string_body>> m_parser;
   const ServerSettings& m_settings;
   const HttpHandler& m_handler;
+  std::shared_ptr<std::size_t> m_open; // sessions alive; one thread, so no atomics
 };
 
 class Listener : public std::enable_shared_from_this<Listener>
@@ -172,13 +176,24 @@ private:
       m_pause.async_wait([self = shared_from_this()](beast::error_code) { self->do_accept(); });
       return;
     }
-    std::make_shared<Session>(std::move(socket), m_settings, m_handler)->run();
+    if (*m_open >= m_settings.max_connections) {
+      // Refused cleanly: a short answer, written without waiting, and the socket closed.
+      static const std::string busy = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                      "Retry-After: 1\r\nConnection: close\r\n\r\n";
+      beast::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(net::buffer(busy), ignored);
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), m_settings, m_handler, m_open)->run();
+    }
     do_accept();
   }
 
   net::io_context& m_io;
   tcp::acceptor m_acceptor;
   net::steady_timer m_pause{m_io};
+  std::shared_ptr<std::size_t> m_open = std::make_shared<std::size_t>(0);
   const ServerSettings& m_settings;
   const HttpHandler& m_handler;
 };

@@ -18,6 +18,7 @@ struct ServerSettings
   std::string listen = "127.0.0.1:8080"; // HOST:PORT; port 0 picks a free one
   std::size_t body_limit = 1024 * 1024;
   std::chrono::seconds timeout{30};
+  std::size_t max_connections = 1000; // beyond: 503 and closed, so file descriptors never run out
 };
 
 using HttpHandler = std::function<void(const HttpRequestView&, Respond respond)>;

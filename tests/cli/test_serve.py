@@ -155,6 +155,24 @@ class Serve(unittest.TestCase):
         self.assertEqual((customer, kind, json.loads(properties)["status"]), ("c2", "delivery_report", 1))
         self.assertEqual(self.get(status_url + "?type=x")[0], 400)
 
+    def test_connections_beyond_the_cap_are_refused_cleanly_and_it_keeps_serving(self):
+        self.stop()
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace("  cycle_every: 1 second\n",
+                                                     "  cycle_every: 1 second\n  max_connections: 3\n"))
+        self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.shop.env)
+        port = int(re.search(r":(\d+)$", self.process.stdout.readline().strip()).group(1))
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]  # slow clients holding on
+        time.sleep(0.3)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            self.assertTrue(extra.recv(100).startswith(b"HTTP/1.1 503"))
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            self.assertEqual(r.status, 200)
+
     def test_sigterm_stops_it_cleanly(self):
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=10)
