@@ -4,6 +4,7 @@
 #include "engine/daemon_state.hpp"
 #include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
+#include "engine/log_lines.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/tracking.hpp"
 
@@ -127,6 +128,10 @@ run_serve(const GlobalOptions& global, const std::string& listen)
   } else {
     std::cerr << "cvmd serve: server.public_url and server.link_secret are not set: tracking, unsubscribe and "
                  "delivery-report links are not answered\n";
+  }
+  std::optional<JsonLines> json_lines;
+  if (config.json_logs) {
+    json_lines.emplace(); // every line printed from here on is one JSON object
   }
   store.keep_temporaries_in_memory();
   DaemonState state;

@@ -14,9 +14,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Keys of later subsystems are accepted here and validated by them when they load.
-const char* const known_keys[] = {"store", "scenarios", "templates", "timezone", "lifecycle", "vip",
-                                  "value_tiers", "clv", "acquisition_spend", "policies", "rankings", "connectors", "server",
-                                  "delivery", "logging"};
+const char* const known_keys[] = {"store",    "scenarios",   "templates", "timezone",          "lifecycle",
+                                  "vip",      "value_tiers", "clv",       "acquisition_spend", "policies",
+                                  "rankings", "connectors",  "server",    "delivery",          "logging"};
 
 std::string
 where(const std::string& file, const YAML::Mark& mark)
@@ -65,10 +65,10 @@ read_metrics(const std::string& file, const std::string& key, const YAML::Node& 
       }
     } catch (const YAML::Exception&) {
       return where(file, entry.second.Mark()) + ": error: '" + key + "." + name + "' must be " +
-             (days                       ? "a whole number of days above 0"
-              : name == "horizon_days"   ? "a number of days above 0 and at most 3650"
-              : name == "discount_rate"  ? "a yearly rate from 0 to 1 (0.1 = 10%)"
-                                         : "a percentage above 0 and at most 100");
+             (days                      ? "a whole number of days above 0"
+              : name == "horizon_days"  ? "a number of days above 0 and at most 3650"
+              : name == "discount_rate" ? "a yearly rate from 0 to 1 (0.1 = 10%)"
+                                        : "a percentage above 0 and at most 100");
     }
   }
   if (metrics.lapsing_after_days >= metrics.inactive_after_days) {
@@ -116,7 +116,8 @@ read_spend(const std::string& file, const YAML::Node& node, std::vector<Acquisit
           return where(file, field.second.Mark()) + ": error: 'amount' must be a number, 0 or more";
         }
       } else {
-        return where(file, field.first.Mark()) + ": error: unknown key '" + name + "': a spend has channel, month and amount";
+        return where(file, field.first.Mark()) + ": error: unknown key '" + name +
+               "': a spend has channel, month and amount";
       }
     }
     if (spend.channel.empty() || spend.month.empty()) {
@@ -145,7 +146,8 @@ read_policies(const std::string& file, const YAML::Node& node, PolicyConfig& out
       out.quiet_hours = *quiet;
     } else if (name == "frequency_cap") {
       if (!value.IsMap() || !value["max"] || !value["per"]) {
-        return where(file, value.Mark()) + ": error: policies.frequency_cap must be {max: N, per: DURATION}, e.g. {max: 3, per: 7 days}";
+        return where(file, value.Mark()) +
+               ": error: policies.frequency_cap must be {max: N, per: DURATION}, e.g. {max: 3, per: 7 days}";
       }
       for (const auto& field : value) {
         const auto key = field.first.Scalar();
@@ -156,7 +158,8 @@ read_policies(const std::string& file, const YAML::Node& node, PolicyConfig& out
           } catch (const YAML::Exception&) {
           }
           if (max <= 0) {
-            return where(file, field.second.Mark()) + ": error: policies.frequency_cap.max must be a whole number above 0";
+            return where(file, field.second.Mark()) +
+                   ": error: policies.frequency_cap.max must be a whole number above 0";
           }
           out.cap_max = max;
         } else if (key == "per") {
@@ -166,11 +169,13 @@ read_policies(const std::string& file, const YAML::Node& node, PolicyConfig& out
           }
           out.cap_per_seconds = *per;
         } else {
-          return where(file, field.first.Mark()) + ": error: unknown key 'policies.frequency_cap." + key + "' (max, per)";
+          return where(file, field.first.Mark()) + ": error: unknown key 'policies.frequency_cap." + key +
+                 "' (max, per)";
         }
       }
     } else {
-      return where(file, entry.first.Mark()) + ": error: unknown key 'policies." + name + "' (frequency_cap, quiet_hours)";
+      return where(file, entry.first.Mark()) + ": error: unknown key 'policies." + name +
+             "' (frequency_cap, quiet_hours)";
     }
   }
   return {};
@@ -267,6 +272,16 @@ load_config(const std::string& path)
       if (auto error = read_delivery(file, entry.second, config.delivery); !error.empty()) {
         return Result<Config>::failure(error);
       }
+    } else if (key == "logging") {
+      const auto& node = entry.second;
+      const auto format = node.IsMap() && node.size() == 1 && node["format"] && node["format"].IsScalar()
+                            ? node["format"].Scalar()
+                            : std::string();
+      if (format != "text" && format != "json") {
+        return Result<Config>::failure(where(file, node.Mark()) +
+                                       ": error: 'logging' must be {format: text} or {format: json}");
+      }
+      config.json_logs = format == "json";
     } else if (key == "policies") {
       if (auto error = read_policies(file, entry.second, config.policies); !error.empty()) {
         return Result<Config>::failure(error);

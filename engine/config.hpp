@@ -35,6 +35,7 @@ struct Config
   std::vector<ConnectorConfig> connectors; // none: every channel goes to the file connector
   ServerConfig server;
   DeliveryConfig delivery;
+  bool json_logs = false; // logging: {format: json}
 
   const ConnectorConfig* find_connector(const std::string& name) const;
 };

@@ -173,6 +173,27 @@ class Serve(unittest.TestCase):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
             self.assertEqual(r.status, 200)
 
+    def test_json_logs_are_one_object_per_line(self):
+        self.stop()
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text() + "logging: {format: json}\n")
+        (self.shop.dir / "scenarios" / "broken.cvm").write_text("scenario b {\n  when lapsin\n  send welcome\n}\n")
+        self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.shop.env)
+        first = json.loads(self.process.stdout.readline())
+        self.assertEqual(first["level"], "info")
+        self.assertRegex(first["message"], r"^cvmd serve: listening on 127\.0\.0\.1:\d+$")
+        self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        time.sleep(1.5)
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=30)
+        records = [json.loads(line) for line in out.splitlines()]  # every line is JSON
+        self.assertEqual(err, "")
+        levels = {r["level"] for r in records}
+        self.assertEqual(levels, {"info", "error"})
+        self.assertTrue(any("broken.cvm:2:8: error:" in r["message"] for r in records if r["level"] == "error"))
+        self.assertEqual(records[-1]["message"], "cvmd serve: stopped")
+
     def test_sigterm_stops_it_cleanly(self):
         self.process.send_signal(signal.SIGTERM)
         out, _ = self.process.communicate(timeout=10)
