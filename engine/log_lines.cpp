@@ -1,33 +1,15 @@
 #include "engine/log_lines.hpp"
 
+#include "engine/values.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <streambuf>
 
 namespace cvmd {
-
-std::string
-json_escaped(const std::string& text)
-{
-  std::string out;
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 namespace {
 

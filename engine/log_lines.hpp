@@ -23,7 +23,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// The text as the inside of a JSON string.
-std::string json_escaped(const std::string& text);
-
 } // namespace cvmd

@@ -1,5 +1,7 @@
 #include "engine/render.hpp"
 
+#include "engine/values.hpp"
+
 #include <kainjow/mustache.hpp>
 
 #include <cmath>
@@ -72,27 +74,6 @@ enum class Escape
   json
 };
 
-// Inside a JSON string: quotes, backslashes and control characters escaped, so that a
-// customer's name can never break (or inject into) a webhook's JSON body.
-std::string
-json_escape(const std::string& text)
-{
-  std::string out;
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 Result<std::string>
 render_field(const dsl::MessageTemplate& t, const std::string& field, const data& values, Escape escape)
 {
@@ -107,7 +88,8 @@ render_field(const dsl::MessageTemplate& t, const std::string& field, const data
   if (escape == Escape::none) {
     compiled.set_custom_escape([](const std::string& s) { return s; });
   } else if (escape == Escape::json) {
-    compiled.set_custom_escape(json_escape);
+    // Inside a JSON string: a customer's name can never break (or inject into) a webhook's body.
+    compiled.set_custom_escape(json_escaped);
   }
   return compiled.render(values);
 }

@@ -1,6 +1,7 @@
 #include "engine/tracking.hpp"
 
 #include <boost/json.hpp>
+#include <kainjow/mustache.hpp>
 
 namespace cvmd {
 
@@ -11,32 +12,11 @@ const std::string pixel("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\
                         "\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;",
                         43);
 
+// The same escaping as the templates' HTML parts.
 std::string
 html_escape(const std::string& text)
 {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
+  return kainjow::mustache::html_escape<std::string>(text);
 }
 
 HttpReply

@@ -1,5 +1,7 @@
 #include "engine/values.hpp"
 
+#include <boost/json.hpp>
+
 // date.h's parser, built with ONLY_C_LOCALE (which date-tz requires for the whole engine),
 // makes GCC 12 see a maybe-uninitialized value inside the library's own code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -21,8 +23,8 @@ namespace {
 bool
 parse_canonical(const std::string& t, std::int64_t& out)
 {
-  if (t.size() != 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') || t[13] != ':' ||
-      t[16] != ':' || (t[19] != 'Z' && t[19] != 'z')) {
+  if (t.size() != 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') || t[13] != ':' || t[16] != ':' ||
+      (t[19] != 'Z' && t[19] != 'z')) {
     return false;
   }
   int v[6];
@@ -43,8 +45,8 @@ parse_canonical(const std::string& t, std::int64_t& out)
   if (!ymd.ok() || v[3] > 23 || v[4] > 59 || v[5] > 60) {
     return false; // let the general parser produce the message
   }
-  out = std::chrono::duration_cast<std::chrono::seconds>(date::sys_days{ymd}.time_since_epoch()).count() +
-        v[3] * 3600 + v[4] * 60 + v[5];
+  out = std::chrono::duration_cast<std::chrono::seconds>(date::sys_days{ymd}.time_since_epoch()).count() + v[3] * 3600 +
+        v[4] * 60 + v[5];
   return true;
 }
 
@@ -116,8 +118,8 @@ parse_time_unchecked(const std::string& text)
   date::sys_time<milliseconds> time;
   in >> date::parse("%FT%T%Ez", time);
   if (in.fail() || in.peek() != EOF) {
-    return Result<std::int64_t>::failure(shown(text) +
-                                         " is not an ISO 8601 time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with Z or an offset)");
+    return Result<std::int64_t>::failure(
+      shown(text) + " is not an ISO 8601 time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS with Z or an offset)");
   }
   return static_cast<std::int64_t>(floor<seconds>(time).time_since_epoch().count());
 }
@@ -196,6 +198,13 @@ std::string
 format_date(std::int64_t seconds)
 {
   return format_time(seconds).substr(0, 10);
+}
+
+std::string
+json_escaped(const std::string& text)
+{
+  const auto quoted = boost::json::serialize(boost::json::string(text));
+  return quoted.substr(1, quoted.size() - 2);
 }
 
 } // namespace cvmd

@@ -17,6 +17,8 @@ Result<bool> parse_bool(const std::string& text);
 Result<std::int64_t> parse_amount(const std::string& text);
 
 std::string format_time(std::int64_t seconds); // 2026-03-01T14:30:00Z
+// The text as the inside of a JSON string (Boost.JSON's escaping, without the quotes).
+std::string json_escaped(const std::string& text);
 std::string format_date(std::int64_t seconds); // 2026-03-01
 
 } // namespace cvmd
