@@ -145,9 +145,17 @@ struct Variant : x3::position_tagged
   boost::optional<Send> send; // none: a control variant, measured and never messaged
 };
 
+// `optimize for clicks|conversions [warmup N]`: adaptive allocation after N per variant.
+struct Optimize : x3::position_tagged
+{
+  std::string metric; // "clicks" or "conversions"
+  boost::optional<Number> warmup;
+};
+
 struct Split : x3::position_tagged
 {
   boost::optional<Name> name;
+  boost::optional<Optimize> optimize;
   std::vector<Variant> variants;
 };
 

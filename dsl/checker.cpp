@@ -267,65 +267,12 @@ private:
     }
   }
 
-  void send(const ast::Send& s)
-  {
-    const auto& templates = *symbols().templates;
-    const auto lower = to_lower(s.template_name.text);
-    if (is_reserved_word(lower)) {
-      m_context.error(s.template_name, "'" + s.template_name.text + "' is a keyword, not a template name");
-      return;
-    }
-    const auto* tmpl = templates.find(lower);
-    if (!tmpl) {
-      std::string hint = templates.loaded() ? did_you_mean(lower, templates.names())
-                                            : " (no templates folder found: pass --templates DIR)";
-      m_context.error(s.template_name, "unknown template '" + s.template_name.text + "'" + hint);
-      return;
-    }
-    if (s.channel && !tmpl->channel.empty() && to_lower(s.channel->text) != tmpl->channel) {
-      const auto article = tmpl->channel == "email" ? "an " : "a ";
-      m_context.error(*s.channel, "this step sends " + to_lower(s.channel->text) + ", but '" + tmpl->name + "' is " +
-                                    article + tmpl->channel + " template (" + tmpl->path + ")");
-    }
-  }
-
-  void split(const ast::Split& s, std::set<std::string>& split_names)
-  {
-    const auto name = s.name ? to_lower(s.name->text) : std::string("split");
-    if (!split_names.insert(name).second) {
-      m_context.error(s, s.name ? "split '" + s.name->text + "' appears twice in this scenario"
-                                : std::string("several unnamed splits: name them, e.g. split subject_test { ... }"));
-    }
-    if (s.variants.size() < 2) {
-      m_context.error(s, "a split needs at least two variants (one may be a control without send)");
-    }
-    std::set<std::string> names;
-    double total = 0;
-    for (const auto& v : s.variants) {
-      if (is_reserved_word(v.name.text)) {
-        m_context.error(v.name, "'" + v.name.text + "' is a keyword and cannot name a variant");
-      } else if (!names.insert(to_lower(v.name.text)).second) {
-        m_context.error(v.name, "variant '" + v.name.text + "' appears twice in this split");
-      }
-      percent(v.weight, "a variant's weight");
-      total += v.weight.value;
-      if (v.send) {
-        send(*v.send);
-      }
-    }
-    if (!s.variants.empty() && std::abs(total - 100.0) > 1e-9) {
-      char buffer[32];
-      std::snprintf(buffer, sizeof buffer, "%g", total);
-      m_context.error(s, std::string("split weights add up to ") + buffer + "%; they must add up to 100%");
-    }
-  }
-
-  void action(const ast::Action& a, std::set<std::string>& split_names)
+  void action(const ast::Action& a, std::set<std::string>& split_names, const SplitPlace& place)
   {
     if (const auto* s = boost::get<ast::Send>(&a)) {
-      send(*s);
+      check_send(m_context, *s);
     } else {
-      split(boost::get<ast::Split>(a), split_names);
+      check_split(m_context, boost::get<ast::Split>(a), split_names, place);
     }
   }
 
@@ -333,7 +280,7 @@ private:
   {
     std::set<std::string> split_names;
     condition(r.step.condition, "the rule's condition");
-    action(r.step.action, split_names);
+    action(r.step.action, split_names, SplitPlace{true, false});
     if (r.step.delay) {
       check_duration(m_context, *r.step.delay, "the delay after 'after'");
     }
@@ -444,10 +391,10 @@ private:
         }
       }
     }
-    steps(s, exit ? &exit->condition : nullptr);
+    steps(s, exit ? &exit->condition : nullptr, SplitPlace{false, goal != nullptr});
   }
 
-  void steps(const ast::Scenario& s, const ast::Expr* exit)
+  void steps(const ast::Scenario& s, const ast::Expr* exit, const SplitPlace& place)
   {
     std::set<std::string> split_names;
     const ast::WaitStep* trailing_wait = nullptr;
@@ -455,12 +402,12 @@ private:
     for (const auto& item : s.items) {
       if (const auto* g = boost::get<ast::GuardedStep>(&item)) {
         condition(g->condition, "this step's condition", exit);
-        action(g->action, split_names);
+        action(g->action, split_names, place);
         if (g->delay) {
           check_duration(m_context, *g->delay, "the delay after 'after'");
         }
       } else if (const auto* a = boost::get<ast::ActionStep>(&item)) {
-        action(a->action, split_names);
+        action(a->action, split_names, place);
         if (a->delay) {
           check_duration(m_context, *a->delay, "the delay after 'after'");
         }

@@ -6,6 +6,7 @@
 #include "parser.hpp"
 #include "symbols.hpp"
 
+#include <set>
 #include <string>
 
 namespace cvmd::dsl {
@@ -40,6 +41,17 @@ void check_expression(CheckerContext& context, const ast::Expr& expr);
 // Checks an `opened welcome`-style event (also used by `goal`).
 void check_event(CheckerContext& context, const ast::EventPredicate& event);
 void check_duration(CheckerContext& context, const ast::Duration& duration, const char* what);
+// Where a split stands, for its `optimize for` clause: conversions need the scenario's goal.
+struct SplitPlace
+{
+  bool in_rule = false;
+  bool has_goal = false;
+};
+// Checks a send's template and channel; false when it has an error.
+bool check_send(CheckerContext& context, const ast::Send& send);
+// Checks a split's variants and weights, and that its name is new in `split_names`.
+void check_split(CheckerContext& context, const ast::Split& split, std::set<std::string>& split_names,
+                 const SplitPlace& place);
 // Marks `expr`'s segments and those they use as used.
 void mark_used(const ast::Expr& expr, Symbols& symbols);
 // The references in a condition (both sides of comparisons), in order.

@@ -401,6 +401,12 @@ compile_action(Compiler& compiler, const ast::Action& action)
   const auto& split = boost::get<ast::Split>(action);
   step.kind = Step::Kind::split;
   step.split_name = split.name ? to_lower(split.name->text) : "split";
+  if (split.optimize) {
+    step.optimize = split.optimize->metric == "clicks" ? Step::Optimize::clicks : Step::Optimize::conversions;
+    if (const auto& warmup = split.optimize->warmup; warmup && warmup->value >= 1 && warmup->value <= 1e6) {
+      step.warmup = static_cast<int>(warmup->value); // the checker has refused other values
+    }
+  }
   for (const auto& v : split.variants) {
     SplitVariant variant;
     variant.name = to_lower(v.name.text);

@@ -6,318 +6,14 @@
 #include "ast_adapted.hpp"
 #include "error_handler.hpp"
 #include "grammar.hpp"
-#include "keywords.hpp"
+#include "parser_primitives.hpp"
 
 #include <boost/spirit/home/x3.hpp>
-
-#include <cmath>
-#include <cstdlib>
 
 namespace cvmd::dsl::parser {
 
 namespace x3 = boost::spirit::x3;
 
-inline bool
-is_identifier_char(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-inline bool
-is_identifier_start(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-// Reads [A-Za-z_][A-Za-z0-9_]* (optionally one `.part`) at `it`; returns its end or `it`.
-template<typename Iterator>
-Iterator
-scan_identifier(Iterator it, Iterator const& last, bool allow_dot)
-{
-  if (it == last || !is_identifier_start(*it)) {
-    return it;
-  }
-  auto end = it;
-  while (end != last && is_identifier_char(*end)) {
-    ++end;
-  }
-  if (allow_dot && end != last && *end == '.') {
-    auto after = std::next(end);
-    if (after != last && is_identifier_start(*after)) {
-      end = after;
-      while (end != last && is_identifier_char(*end)) {
-        ++end;
-      }
-    }
-  }
-  return end;
-}
-
-// A case-insensitive keyword that must not continue as an identifier (`order` is not `ordered`).
-struct keyword_parser : x3::parser<keyword_parser>
-{
-  using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
-
-  explicit constexpr keyword_parser(char const* word_) : word(word_) {}
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute&) const
-  {
-    x3::skip_over(first, last, context);
-    auto it = first;
-    for (char const* p = word; *p != '\0'; ++p, ++it) {
-      if (it == last || (*it | 0x20) != *p) {
-        return false;
-      }
-    }
-    if (it != last && is_identifier_char(*it)) {
-      return false;
-    }
-    first = it;
-    return true;
-  }
-
-  char const* word;
-};
-
-} // namespace cvmd::dsl::parser
-
-namespace boost::spirit::x3 {
-template<>
-struct get_info<cvmd::dsl::parser::keyword_parser>
-{
-  using result_type = std::string;
-  std::string operator()(cvmd::dsl::parser::keyword_parser const& p) const
-  {
-    return "'" + std::string(p.word) + "'";
-  }
-};
-} // namespace boost::spirit::x3
-
-namespace cvmd::dsl::parser {
-
-constexpr keyword_parser
-kw(char const* word)
-{
-  return keyword_parser(word);
-}
-
-// An identifier as written. `allow_reserved` is for declared names (a keyword there is a
-// checker error with a clear message, not a confusing syntax error); references never
-// match a reserved word, which is what lets expressions end at `then`, `after`, `send`...
-struct identifier_parser : x3::parser<identifier_parser>
-{
-  using attribute_type = std::string;
-
-  constexpr identifier_parser(bool allow_reserved_, bool allow_dot_)
-    : allow_reserved(allow_reserved_), allow_dot(allow_dot_) {}
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute& attr) const
-  {
-    x3::skip_over(first, last, context);
-    auto end = scan_identifier(first, last, allow_dot);
-    if (end == first) {
-      return false;
-    }
-    std::string word(first, end);
-    if (!allow_reserved && is_reserved_word(word)) {
-      return false;
-    }
-    x3::traits::move_to(word, attr);
-    first = end;
-    return true;
-  }
-
-  bool allow_reserved;
-  bool allow_dot;
-};
-
-// A double-quoted UTF-8 string on one line, with \" \\ \n \t escapes. A missing closing
-// quote is reported at the opening one, where the person has to look.
-struct string_parser : x3::parser<string_parser>
-{
-  using attribute_type = std::string;
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute& attr) const
-  {
-    x3::skip_over(first, last, context);
-    if (first == last || *first != '"') {
-      return false;
-    }
-    std::string value;
-    for (auto it = std::next(first); it != last; ++it) {
-      const char c = *it;
-      if (c == '"') {
-        x3::traits::move_to(value, attr);
-        first = std::next(it);
-        return true;
-      }
-      if (c == '\n' || c == '\r') {
-        break;
-      }
-      if (c == '\\') {
-        auto next = std::next(it);
-        if (next == last || (*next != '"' && *next != '\\' && *next != 'n' && *next != 't')) {
-          throw x3::expectation_failure<Iterator>(
-            it, "!unknown escape in string: use \\\", \\\\, \\n or \\t");
-        }
-        value += *next == 'n' ? '\n' : *next == 't' ? '\t' : *next;
-        it = next;
-        continue;
-      }
-      value += c;
-    }
-    throw x3::expectation_failure<Iterator>(
-      first, "!unterminated string: the closing quote \" is missing on this line");
-  }
-};
-
-// Fails with `expected WHAT` at the next token, not at the end of the previous line: used
-// where a list of items ends and the next token fits nothing.
-struct expected_parser : x3::parser<expected_parser>
-{
-  using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
-
-  explicit constexpr expected_parser(char const* what_) : what(what_) {}
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute&) const
-  {
-    auto it = first;
-    x3::skip_over(it, last, context);
-    throw x3::expectation_failure<Iterator>(it, what);
-  }
-
-  char const* what;
-};
-
-// Looks at the next token only: can a condition start here? Makes `a and` followed by
-// something else an error right after `and` without parsing the condition twice.
-struct condition_start_parser : x3::parser<condition_start_parser>
-{
-  using attribute_type = x3::unused_type;
-  static bool const has_attribute = false;
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute&) const
-  {
-    auto it = first;
-    x3::skip_over(it, last, context);
-    if (it == last) {
-      return false;
-    }
-    const char c = *it;
-    if (c == '(' || c == '"' || c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9')) {
-      return true;
-    }
-    const auto end = scan_identifier(it, last, false);
-    if (end == it) {
-      return false;
-    }
-    const auto word = to_lower(std::string(it, end));
-    return !is_reserved_word(word) || word == "not" || word == "true" || word == "false" || word == "ordered" ||
-           word == "opened" || word == "clicked" || word == "received" || word == "unsubscribed" || word == "did";
-  }
-};
-
-// Bounds the recursion of parentheses and `not`: a deeply nested condition is an error
-// with a place, not a stack overflow.
-template<typename Subject>
-struct nesting_guard : x3::unary_parser<Subject, nesting_guard<Subject>>
-{
-  using base_type = x3::unary_parser<Subject, nesting_guard<Subject>>;
-  static bool const is_pass_through_unary = true;
-  static bool const handles_container = Subject::handles_container;
-  static constexpr int limit = 64;
-
-  constexpr nesting_guard(Subject const& guarded) : base_type(guarded) {}
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext& rcontext, Attribute& attr) const
-  {
-    auto& depth = x3::get<error_handler_tag>(context).get().nesting_depth();
-    if (depth >= limit) {
-      auto at = first;
-      x3::skip_over(at, last, context);
-      throw x3::expectation_failure<Iterator>(
-        at, "!conditions are nested too deeply (more than 64 levels of parentheses or 'not')");
-    }
-    ++depth;
-    struct Leave
-    {
-      int& depth;
-      ~Leave() { --depth; }
-    } leave{depth};
-    return this->subject.parse(first, last, context, rcontext, attr);
-  }
-};
-
-template<typename Subject>
-constexpr nesting_guard<typename x3::extension::as_parser<Subject>::value_type>
-nested(Subject const& subject)
-{
-  return {x3::as_parser(subject)};
-}
-
-// [+-]digits[.digits][e[+-]digits]. Not `nan` or `inf` (those are names here), and a
-// number too large for a double is an error at the number, not a puzzling failure later.
-struct number_parser : x3::parser<number_parser>
-{
-  using attribute_type = double;
-
-  template<typename Iterator, typename Context, typename RContext, typename Attribute>
-  bool parse(Iterator& first, Iterator const& last, Context const& context, RContext&, Attribute& attr) const
-  {
-    x3::skip_over(first, last, context);
-    auto it = first;
-    auto digits = [&] {
-      const auto start = it;
-      while (it != last && *it >= '0' && *it <= '9') {
-        ++it;
-      }
-      return it != start;
-    };
-    if (it != last && (*it == '+' || *it == '-')) {
-      ++it;
-    }
-    bool any = digits();
-    if (it != last && *it == '.') {
-      ++it;
-      any = digits() || any;
-    }
-    if (!any) {
-      return false;
-    }
-    if (it != last && (*it == 'e' || *it == 'E')) {
-      auto exponent = std::next(it);
-      if (exponent != last && (*exponent == '+' || *exponent == '-')) {
-        ++exponent;
-      }
-      if (exponent != last && *exponent >= '0' && *exponent <= '9') {
-        it = exponent;
-        digits();
-      }
-    }
-    const std::string text(first, it);
-    const double value = std::strtod(text.c_str(), nullptr);
-    if (!std::isfinite(value)) {
-      throw x3::expectation_failure<Iterator>(first, "!number out of range: " + text);
-    }
-    x3::traits::move_to(value, attr);
-    first = it;
-    return true;
-  }
-};
-
-inline const number_parser number_value = {};
-inline const identifier_parser declared_identifier{true, false};
-inline const identifier_parser reference_identifier{false, false};
-inline const identifier_parser dotted_reference_identifier{false, true};
-inline const auto word_end = !x3::char_("a-zA-Z0-9_");
 const x3::rule<struct condition_start_class> condition_start = "a condition";
 inline const auto condition_start_def = condition_start_parser{};
 
@@ -356,6 +52,10 @@ struct guard_symbols : x3::symbols<std::string>
 {
   guard_symbols() { add("if", "if")("unless", "unless"); }
 };
+struct metric_symbols : x3::symbols<std::string>
+{
+  metric_symbols() { add("clicks", "clicks")("conversions", "conversions"); }
+};
 
 inline const comparison_symbols comparison_op;
 inline const unit_symbols unit_word;
@@ -363,6 +63,7 @@ inline const event_symbols event_word;
 inline const channel_symbols channel_word;
 inline const boolean_symbols boolean_word;
 inline const guard_symbols guard_word;
+inline const metric_symbols metric_word;
 
 // Rule ids. Those deriving from annotate_position tag their node with its place.
 struct decl_name_class : annotate_position {};
@@ -389,6 +90,9 @@ struct conjunction_class : annotate_position {};
 struct expr_class : annotate_position {};
 struct send_class : annotate_position {};
 struct variant_class : annotate_position {};
+struct metric_class {};
+struct open_brace_class {};
+struct optimize_class : annotate_position {};
 struct split_class : annotate_position {};
 struct action_class : annotate_position {};
 struct guarded_step_class : annotate_position {};
@@ -437,6 +141,9 @@ const x3::rule<conjunction_class, ast::Conjunction> conjunction = "a condition";
 const x3::rule<expr_class, ast::Expr> expr = "a condition";
 const x3::rule<send_class, ast::Send> send = "send";
 const x3::rule<variant_class, ast::Variant> variant = "a split variant (NAME: PERCENT [send TEMPLATE])";
+const x3::rule<metric_class, std::string> metric = "'clicks' or 'conversions'";
+const x3::rule<open_brace_class> open_brace = "'{'";
+const x3::rule<optimize_class, ast::Optimize> optimize_clause = "optimize for";
 const x3::rule<split_class, ast::Split> split = "split";
 const x3::rule<action_class, ast::Action> action = "an action (send TEMPLATE or split { ... })";
 const x3::rule<guarded_step_class, ast::GuardedStep> guarded_step = "a step";
@@ -502,7 +209,15 @@ inline const auto expr_def = conjunction % (kw("or") > condition_start);
 inline const auto send_def = kw("send") > -(channel_name >> &(reference_identifier >> !lit(':'))) >
                              decl_name;
 inline const auto variant_def = decl_name > lit(':') > percent > -send;
-inline const auto split_def = kw("split") > -ref_name > lit('{') > *variant >
+inline const auto metric_def = lexeme[no_case[metric_word] >> word_end];
+inline const auto open_brace_def = &lit('{');
+// `optimize`, `for`, `clicks`, `conversions` and `warmup` are not reserved: they mean
+// something only here, and a split may still be named `optimize` (`split optimize { ... }`).
+inline const auto optimize_clause_def = kw("optimize") > kw("for") > metric >
+                                        ((kw("warmup") > number > open_brace) | open_brace |
+                                         expected_parser("'warmup' or '{'"));
+inline const auto split_def = kw("split") > -(!(kw("optimize") >> kw("for")) >> ref_name) > -optimize_clause >
+                              (lit('{') | expected_parser("'optimize for' or '{'")) > *variant >
                               (lit('}') | expected_parser("a split variant (NAME: PERCENT [send TEMPLATE]) or '}'"));
 inline const auto action_def = send | split;
 inline const auto guarded_step_def = kw("if") > expr > kw("then") > action > -(kw("after") > duration);
@@ -534,11 +249,12 @@ inline const auto segment_def = kw("segment") > decl_name > lit('=') > expr;
 inline const auto rule_declaration_def = kw("rule") > decl_name > lit(':') > guarded_step;
 inline const auto declaration_def = segment | rule_declaration | scenario;
 
-BOOST_SPIRIT_DEFINE(condition_start, decl_name, ref_name, channel_name, number, string_literal, boolean, unit, duration, percent, date, clock_time,
-                    reference, operand, compare_tail, between_tail, in_tail, condition, event_predicate, primary,
-                    negation, conjunction, expr, send, variant, split, action, guarded_step, step_guard, action_step,
-                    wait_step, when_setting, on_setting, once_setting, reenter_setting, exit_setting, goal_setting,
-                    priority_setting, cap_setting, quiet_setting, holdout_setting, active_setting, item, scenario,
-                    segment, rule_declaration, declaration)
+BOOST_SPIRIT_DEFINE(condition_start, decl_name, ref_name, channel_name, number, string_literal, boolean, unit, duration,
+                    percent, date, clock_time, reference, operand, compare_tail, between_tail, in_tail, condition,
+                    event_predicate, primary, negation, conjunction, expr, send, variant, metric, open_brace,
+                    optimize_clause, split, action, guarded_step, step_guard, action_step, wait_step, when_setting,
+                    on_setting, once_setting, reenter_setting, exit_setting, goal_setting, priority_setting,
+                    cap_setting, quiet_setting, holdout_setting, active_setting, item, scenario, segment,
+                    rule_declaration, declaration)
 
 } // namespace cvmd::dsl::parser

@@ -32,6 +32,20 @@ to_string(EventKind kind)
 }
 
 const char*
+to_string(Step::Optimize optimize)
+{
+  switch (optimize) {
+  case Step::Optimize::none:
+    return "none";
+  case Step::Optimize::clicks:
+    return "clicks";
+  case Step::Optimize::conversions:
+    return "conversions";
+  }
+  return "none";
+}
+
+const char*
 to_string(CompareOp op)
 {
   switch (op) {
@@ -395,6 +409,11 @@ scenario_version(const Scenario& s, const Program& program)
         h.send(*v.send);
       }
     }
+    if (step.optimize != Step::Optimize::none) { // only then: the versions of other splits stay as they were
+      h.text("optimize");
+      h.value(step.optimize);
+      h.value(step.warmup);
+    }
   }
   return h.hex();
 }
@@ -453,6 +472,9 @@ canonical_text(const Scenario& s, const Program& program)
         out += ";";
       }
       out += " }";
+      if (step.optimize != Step::Optimize::none) {
+        out += std::string(" optimize for ") + to_string(step.optimize) + " warmup " + std::to_string(step.warmup);
+      }
       break;
     }
     out += "\n";

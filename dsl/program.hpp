@@ -96,8 +96,19 @@ struct Step
   SendAction send;
   std::string split_name;
   std::vector<SplitVariant> variants;
+  // `optimize for clicks|conversions [warmup N]`: the first `warmup` recipients of each
+  // variant are assigned by the written weights, later ones adaptively by the metric.
+  enum class Optimize
+  {
+    none,
+    clicks,
+    conversions
+  } optimize = Optimize::none;
+  int warmup = 100; // recipients per variant; meaningful only when optimize != none
   int line = 0;
 };
+
+const char* to_string(Step::Optimize optimize); // "none", "clicks", "conversions"
 
 struct Goal
 {

@@ -11,7 +11,8 @@ std::optional<dsl::LoadResult>
 load_scenarios(const Config& config, const std::string& folder, const std::string& command, const std::string& not_done,
                int& exit_code)
 {
-  auto loaded = dsl::load({folder.empty() ? config.scenarios : folder}, config.templates_set ? config.templates : std::string());
+  auto loaded =
+    dsl::load({folder.empty() ? config.scenarios : folder}, config.templates_set ? config.templates : std::string());
   if (loaded.usage_error) {
     std::cerr << "cvmd " << command << ": " << *loaded.usage_error << "\n";
     exit_code = 2;
@@ -53,7 +54,7 @@ uses_predictions(const dsl::Program& program)
 {
   const auto uses = [&](const dsl::Condition& c) {
     static const std::size_t predicted[] = {*dsl::find_attribute("clv"), *dsl::find_attribute("p_alive"),
-                                             *dsl::find_attribute("expected_orders")};
+                                            *dsl::find_attribute("expected_orders")};
     return std::any_of(c.nodes.begin(), c.nodes.end(), [](const dsl::Node& n) {
       return n.kind != dsl::NodeKind::segment && n.kind != dsl::NodeKind::event &&
              (std::find(std::begin(predicted), std::end(predicted), n.attr) != std::end(predicted) ||
@@ -76,6 +77,39 @@ uses_predictions(const dsl::Program& program)
     }
   }
   return false;
+}
+
+// Every scenario file of the program, as one JSON array: a pinned version is compiled
+// again from exactly what it was compiled from (segments may live in other files).
+std::optional<std::string>
+sources_json(const std::vector<std::string>& files)
+{
+  boost::json::array out;
+  for (const auto& path : files) {
+    auto text = dsl::read_text_file(path);
+    if (!text) {
+      return std::nullopt;
+    }
+    out.push_back(boost::json::object{{"path", path}, {"text", *text}});
+  }
+  return boost::json::serialize(out);
+}
+
+OutboxMessage
+planned_message(const Decision& d)
+{
+  OutboxMessage m;
+  m.key = d.key;
+  m.enrollment = d.enrollment;
+  m.customer_id = d.customer;
+  m.scenario = d.scenario;
+  m.version = d.version;
+  m.step = d.step;
+  m.channel = d.channel;
+  m.template_name = d.template_name;
+  m.variant = d.variant;
+  m.due_at = d.at;
+  return m;
 }
 
 } // namespace cvmd

@@ -67,21 +67,25 @@ now_seconds()
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+} // namespace
 
-// `--at DATE` (default: now) as the end of that day, so that its orders count.
 std::optional<std::int64_t>
-parse_at(const std::string& at)
+parse_at(const std::string& at, const char* option)
 {
   if (at.empty()) {
     return now_seconds();
   }
   auto parsed = parse_time(at);
   if (!parsed) {
-    std::cerr << "cvmd: --at: " << parsed.error() << "\n";
+    std::cerr << "cvmd: " << option << ": " << parsed.error() << "\n";
     return std::nullopt;
   }
   return at.size() == 10 ? *parsed + 86399 : *parsed;
 }
+
+namespace {
+
+
 
 // The store and the moment a listing is about; nothing when either is wrong (said on stderr).
 struct OpenedAt

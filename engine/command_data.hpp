@@ -38,6 +38,10 @@ struct ExclusiveStore
 };
 std::optional<ExclusiveStore> open_store_exclusive(const GlobalOptions& global, const std::string& command);
 
+// `--at DATE` (default: now) as the end of that day, so that its orders count; nothing
+// when it is not a date or time (said on stderr, naming `option`).
+std::optional<std::int64_t> parse_at(const std::string& at, const char* option = "--at");
+
 void add_data_commands(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 } // namespace cvmd

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace cvmd {
 
@@ -30,22 +31,6 @@ struct RunOptions
 // Goals can convert for this long after their window opened; older ended enrollments are
 // not loaded again.
 constexpr std::int64_t longest_goal_window = 400 * 86400;
-
-// Every scenario file of the program, as one JSON array: a pinned version is compiled
-// again from exactly what it was compiled from (segments may live in other files).
-std::optional<std::string>
-sources_json(const std::vector<std::string>& files)
-{
-  boost::json::array out;
-  for (const auto& path : files) {
-    auto text = dsl::read_text_file(path);
-    if (!text) {
-      return std::nullopt;
-    }
-    out.push_back(boost::json::object{{"path", path}, {"text", *text}});
-  }
-  return boost::json::serialize(out);
-}
 
 std::unique_ptr<dsl::Program>
 compile_pinned(const std::string& json, const dsl::TemplateCatalog& templates)
@@ -209,6 +194,20 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     orchestrator.add_past_entry(customer, scenario, at);
   });
   store.for_each_message([&](const OutboxMessage& m) { orchestrator.add_sent(m); });
+  // Optimized splits go on from what their earlier assignments brought.
+  std::set<std::string> optimizing;
+  for (const auto& s : program.scenarios) {
+    for (const auto& step : s.steps) {
+      if (step.kind == dsl::Step::Kind::split && step.optimize != dsl::Step::Optimize::none) {
+        optimizing.insert(s.id);
+      }
+    }
+  }
+  for (const auto& scenario : optimizing) {
+    for (const auto& r : store.assignment_results(scenario)) {
+      orchestrator.add_split_history(r.scenario, r.experiment, r.variant, r.enrollment, r.clicked, r.converted);
+    }
+  }
   std::size_t unloadable = 0;
   // Older versions are compiled once each, however many enrollments are on them.
   std::map<std::pair<std::string, std::string>, const dsl::Program*> pinned_versions;
@@ -291,18 +290,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     for (const auto& d : decisions) {
       writer.save_decision(d);
       if (d.action == Action::send) {
-        OutboxMessage m;
-        m.key = d.key;
-        m.enrollment = d.enrollment;
-        m.customer_id = d.customer;
-        m.scenario = d.scenario;
-        m.version = d.version;
-        m.step = d.step;
-        m.channel = d.channel;
-        m.template_name = d.template_name;
-        m.variant = d.variant;
-        m.due_at = d.at;
-        queued += writer.queue_message(m) ? 1 : 0;
+        queued += writer.queue_message(planned_message(d)) ? 1 : 0;
       }
     }
     if (loaded) {

@@ -1,6 +1,7 @@
 #include "engine/command_serve.hpp"
 
 #include "engine/command_run.hpp"
+#include "engine/dashboard_endpoint.hpp"
 #include "engine/daemon_state.hpp"
 #include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
@@ -143,6 +144,10 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       scheduler->poke();
     }
   });
+  auto dashboard_tokens = config.server.dashboard_tokens;
+  dashboard_tokens.insert(dashboard_tokens.end(), config.server.api_tokens.begin(), config.server.api_tokens.end());
+  DashboardEndpoint dashboard(store, config.metrics, dashboard_tokens, wall_now);
+  Defer defer_work;
   const auto route = [&](const HttpRequestView& request, const Respond& respond) {
     const auto path = request.target.substr(0, request.target.find('?'));
     if (path == "/health") {
@@ -150,6 +155,9 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     }
     if (path == "/metrics") {
       return respond({200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(store, wall_now()), {}});
+    }
+    if (dashboard.handles(path)) {
+      return dashboard.handle(request, respond, defer_work);
     }
     if (events.handles(path)) {
       return events.handle(request, respond);
@@ -177,6 +185,7 @@ run_serve(const GlobalOptions& global, const std::string& listen)
   const auto served = serve_http(
     settings, handler,
     [&](const std::string& address, Defer defer) {
+      defer_work = defer;
       events.set_defer(std::move(defer));
       std::cout << "cvmd serve: listening on " << address << std::endl;
       scheduler.emplace(config, store.path(), state);

@@ -295,7 +295,7 @@ std::string
 read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
 {
   if (!node.IsMap()) {
-    return error_at(file, node, "'server' must be a mapping (listen, public_url, link_secret, api_tokens)");
+    return error_at(file, node, "'server' must be a mapping (listen, public_url, link_secret, api_tokens, dashboard_tokens)");
   }
   for (const auto& entry : node) {
     const auto field = entry.first.Scalar();
@@ -341,17 +341,18 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
       } else {
         out.max_connections = static_cast<std::size_t>(n);
       }
-    } else if (field == "api_tokens") {
+    } else if (field == "api_tokens" || field == "dashboard_tokens") {
+      auto& tokens = field == "api_tokens" ? out.api_tokens : out.dashboard_tokens;
       if (!entry.second.IsSequence()) {
         error = error_at(file, entry.second, at + " must be a list of tokens");
       }
       for (std::size_t i = 0; error.empty() && i < entry.second.size(); ++i) {
-        out.api_tokens.push_back(text_value(file, at, entry.second[i], error));
+        tokens.push_back(text_value(file, at, entry.second[i], error));
       }
     } else {
       error = error_at(file, entry.first,
                        "unknown key '" + at +
-                         "' (listen, public_url, link_secret, api_tokens, cycle_every, max_connections)");
+                         "' (listen, public_url, link_secret, api_tokens, dashboard_tokens, cycle_every, max_connections)");
     }
     if (!error.empty()) {
       return error;

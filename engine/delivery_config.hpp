@@ -21,7 +21,8 @@ struct ServerConfig
   std::string listen = "127.0.0.1:8080";
   std::string public_url;  // base of tracking, unsubscribe and delivery-report links
   std::string link_secret; // HMAC key of those links; from the environment, never printed
-  std::vector<std::string> api_tokens;
+  std::vector<std::string> api_tokens;       // write: the event API (and the dashboard)
+  std::vector<std::string> dashboard_tokens; // read only: the dashboard
   std::int64_t cycle_every_seconds = 60; // the daemon's cycles; events bring the next one forward
   std::size_t max_connections = 1000;
 };

@@ -1,12 +1,10 @@
 #include "engine/event_api.hpp"
 
+#include "engine/access_tokens.hpp"
 #include "engine/row_checks.hpp"
 #include "engine/values.hpp"
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <charconv>
 #include <variant>
@@ -277,38 +275,7 @@ EventApi::handles(const std::string& path) const
 bool
 EventApi::authorized(const HttpRequestView& request) const
 {
-  const auto header = request.headers.find("authorization");
-  if (header == request.headers.end()) {
-    return false;
-  }
-  const auto& value = header->second;
-  const auto scheme = value.substr(0, value.find(' '));
-  std::string given;
-  if (boost::algorithm::iequals(scheme, "Bearer")) {
-    given = value.substr(scheme.size() + 1);
-  } else if (boost::algorithm::iequals(scheme, "Basic")) {
-    // Segment's libraries send the write key as the user name of basic auth, no password.
-    const auto encoded = value.substr(scheme.size() + 1);
-    std::string decoded(encoded.size(), '\0');
-    const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                      reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
-    if (n < 0) {
-      return false;
-    }
-    decoded.resize(static_cast<std::size_t>(n));
-    decoded.erase(decoded.find_last_not_of('\0') + 1);
-    given = decoded.substr(0, decoded.find(':'));
-  } else {
-    return false;
-  }
-  bool match = false;
-  for (const auto& token : m_tokens) {
-    // Constant time for equal lengths; every token is compared.
-    match |=
-      !token.empty() && token.size() == given.size() && CRYPTO_memcmp(token.data(), given.data(), token.size()) == 0;
-  }
-  return match;
+  return token_accepted(m_tokens, presented_token(request));
 }
 
 void

@@ -25,7 +25,13 @@ choose_variant(const dsl::Step& split, double bucket)
       return v;
     }
   }
-  return split.variants.back(); // rounding at the very top
+  // Rounding at the very top: the last variant that can be chosen at all.
+  for (auto v = split.variants.rbegin(); v != split.variants.rend(); ++v) {
+    if (v->weight > 0) {
+      return *v;
+    }
+  }
+  return split.variants.back();
 }
 
 } // namespace cvmd

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <mutex>
 
 namespace cvmd {
 
@@ -251,11 +252,29 @@ serve_http(const ServerSettings& settings, HttpHandler handler,
     grace.expires_after(std::chrono::seconds(1));
     grace.async_wait([&](beast::error_code) { io.stop(); });
   });
-  on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()),
-               [&io](std::function<void()> work) { net::post(io, std::move(work)); });
+  // Work may be handed over from other threads (the dashboard's builder) until the very
+  // end; once the loop is over it is dropped instead of posted to a context that is gone.
+  struct Gate
+  {
+    std::mutex mutex;
+    net::io_context* io = nullptr;
+  };
+  const auto gate = std::make_shared<Gate>();
+  gate->io = &io;
+  const auto closed = [&gate] {
+    const std::lock_guard lock(gate->mutex);
+    gate->io = nullptr;
+  };
+  on_listening(bound.address().to_string() + ":" + std::to_string(bound.port()), [gate](std::function<void()> work) {
+    const std::lock_guard lock(gate->mutex);
+    if (gate->io) {
+      net::post(*gate->io, std::move(work));
+    }
+  });
   while (true) {
     try {
       io.run();
+      closed();
       return true;
     } catch (const std::exception& e) {
       // One connection's trouble (an allocation, a header Beast refuses) must not end the

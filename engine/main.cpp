@@ -2,6 +2,7 @@
 #include "engine/command_check.hpp"
 #include "engine/command_data.hpp"
 #include "engine/command_outbox.hpp"
+#include "engine/command_report.hpp"
 #include "engine/command_run.hpp"
 #include "engine/command_serve.hpp"
 #include "engine/command_simulate.hpp"
@@ -28,6 +29,7 @@ main(int argc, char** argv)
   cvmd::add_run_command(app, global, exit_code);
   cvmd::add_outbox_commands(app, global, exit_code);
   cvmd::add_serve_command(app, global, exit_code);
+  cvmd::add_report_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -178,8 +178,10 @@ Orchestrator::Impl::try_enter(std::size_t s, std::size_t i, std::int64_t t, std:
   e.program = &m_program;
   e.scenario = s;
   e.entered_at = t;
+  std::string assigned;
   if (scenario.holdout_percent > 0) {
     const double bucket = assignment_bucket(m_state.id(i), scenario.id, "holdout");
+    assigned = bucket < scenario.holdout_percent ? "holdout" : "messaged";
     if (bucket < scenario.holdout_percent) {
       e.variant = "holdout";
       e.goal_from = t; // controls are followed from their assignment
@@ -191,7 +193,12 @@ Orchestrator::Impl::try_enter(std::size_t s, std::size_t i, std::int64_t t, std:
   m_enrollments.push_back(e);
   r.enrollments.push_back(m_enrollments.size() - 1);
   ++m_stats.enrollments;
-  emit(decision(m_enrollments.back(), 0, Action::enter, reason));
+  auto entered = decision(m_enrollments.back(), 0, Action::enter, reason);
+  if (!assigned.empty()) {
+    entered.assignment = Decision::Assignment{
+      "holdout", assigned, (assigned == "holdout" ? scenario.holdout_percent : 100 - scenario.holdout_percent) / 100};
+  }
+  emit(entered);
   schedule_step(m_enrollments.size() - 1, 0, t);
 }
 
@@ -238,6 +245,9 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
   }
   // Goals and exits see the event before anything new starts.
   convert(i, ev);
+  if (ev.type == "clicked") {
+    count_click(i);
+  }
   if (const auto found = m_runtime.find(i); found != m_runtime.end()) {
     for (const auto index : found->second.enrollments) {
       auto& e = m_enrollments[index];
@@ -432,6 +442,55 @@ const OrchestratorStats&
 Orchestrator::stats() const
 {
   return m_impl->m_stats;
+}
+
+} // namespace cvmd
+
+namespace cvmd {
+
+// A click counts once per enrollment for the split optimized for clicks it was assigned in.
+void
+Orchestrator::Impl::count_click(std::size_t i)
+{
+  const auto found = m_runtime.find(i);
+  if (found == m_runtime.end()) {
+    return;
+  }
+  for (const auto index : found->second.enrollments) {
+    auto& e = m_enrollments[index];
+    const auto& scenario = e.program->scenarios[e.scenario];
+    const auto* split = optimized_split(scenario, e.variant, dsl::Step::Optimize::clicks);
+    if (split && m_clicked.insert(e.id).second) {
+      m_adaptive.succeeded(scenario.id, split->split_name, e.variant);
+    }
+  }
+}
+
+void
+Orchestrator::Impl::add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
+                                      std::uint64_t enrollment, bool clicked, bool converted)
+{
+  const auto* s = m_program.find_scenario(scenario);
+  if (!s) {
+    return;
+  }
+  for (const auto& step : s->steps) {
+    if (step.kind != dsl::Step::Kind::split || step.split_name != split || step.optimize == dsl::Step::Optimize::none) {
+      continue;
+    }
+    const bool clicks = step.optimize == dsl::Step::Optimize::clicks;
+    m_adaptive.add_history(scenario, split, variant, clicks ? clicked : converted);
+    if (clicks && clicked) {
+      m_clicked.insert(enrollment); // a later click of the same enrollment adds nothing
+    }
+  }
+}
+
+void
+Orchestrator::add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
+                                std::uint64_t enrollment, bool clicked, bool converted)
+{
+  m_impl->add_split_history(scenario, split, variant, enrollment, clicked, converted);
 }
 
 } // namespace cvmd

@@ -95,6 +95,10 @@ public:
   // An enrollment of an earlier cycle; `pinned` is the program of its version when that
   // is not the current one (from keep()). False when its scenario is not there.
   bool restore(const EnrollmentRecord& record, const dsl::Program* pinned = nullptr);
+  // An assignment of an earlier cycle in a split optimized for clicks or conversions, and
+  // whether it clicked and converted: the adaptive allocation goes on from there.
+  void add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
+                         std::uint64_t enrollment, bool clicked, bool converted);
   // Every enrollment this orchestrator knows, with its next step and due time.
   std::vector<EnrollmentRecord> enrollments() const;
 

@@ -5,16 +5,19 @@
 
 #include "engine/orchestrator.hpp"
 
+#include "engine/adaptive_split.hpp"
 #include "engine/experiments.hpp"
 #include "engine/moment_facts.hpp"
 #include "engine/time_triggers.hpp"
 #include "engine/values.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <limits>
 #include <queue>
 #include <set>
+#include <unordered_set>
 #include <unordered_map>
 
 namespace cvmd {
@@ -171,6 +174,8 @@ private:
 
   void convert(std::size_t i, const CustomerEvent& ev);
 
+  void count_click(std::size_t i);
+
   const dsl::Program& m_program;
   CustomerState& m_state;
   OrchestratorSettings m_settings;
@@ -181,7 +186,7 @@ private:
   std::vector<std::uint8_t> m_was_true; // customer × state scenario
   static constexpr std::int64_t no_check = std::numeric_limits<std::int64_t>::max();
   std::vector<std::int64_t> m_pending_check; // per customer: the moment of its next check
-  std::vector<CustomerEvent> m_events;
+  std::deque<CustomerEvent> m_events; // a deque: a decision sink may schedule events while one is handled
   std::vector<Enrollment> m_enrollments;
   std::unordered_map<std::size_t, Runtime> m_runtime;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> m_agenda;
@@ -191,6 +196,14 @@ private:
   std::set<std::string> m_launched;
   std::set<std::string> m_remembered; // scenarios whose matches at the last cycle's end are known
   std::vector<std::unique_ptr<dsl::Program>> m_pinned; // older versions of enrollments in flight
+
+  // Optimized splits: assignments and successes so far, and the enrollments whose click counted.
+  AdaptiveSplits m_adaptive;
+  std::unordered_set<std::uint64_t> m_clicked;
+
+public:
+  void add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
+                         std::uint64_t enrollment, bool clicked, bool converted);
 
 public:
   void set_launched(std::set<std::string> launched) { m_launched = std::move(launched); }

@@ -51,24 +51,42 @@ Orchestrator::Impl::run_step(Enrollment& e, std::size_t step_index)
   const dsl::SendAction* send = &step.send;
   std::string variant = e.variant;
   std::string assignment;
+  std::optional<Decision::Assignment> assigned;
   if (step.kind == dsl::Step::Kind::split && e.variant != "holdout") {
     const double bucket = assignment_bucket(m_state.id(e.customer), scenario.id, step.split_name);
-    const auto& v = choose_variant(step, bucket);
+    char p[160];
+    const dsl::SplitVariant* chosen = nullptr;
+    double probability = 0;
+    if (step.optimize == dsl::Step::Optimize::none) {
+      chosen = &choose_variant(step, bucket);
+      probability = chosen->weight / 100;
+      std::snprintf(p, sizeof p, "split %s: %s %g%% (bucket %.2f)", step.split_name.c_str(), chosen->name.c_str(),
+                    chosen->weight, bucket);
+    } else {
+      const auto choice = m_adaptive.choose(scenario.id, step, bucket);
+      chosen = choice.variant;
+      probability = choice.probability;
+      std::snprintf(p, sizeof p, "split %s: %s %.2f%% (%s, bucket %.2f)", step.split_name.c_str(),
+                    chosen->name.c_str(), probability * 100,
+                    choice.adaptive ? "optimized: probability of being best" : "warm-up", bucket);
+      m_adaptive.assigned(scenario.id, step.split_name, chosen->name);
+    }
+    const auto& v = *chosen;
     variant = v.name;
     e.variant = v.name;
-    char p[96];
-    std::snprintf(p, sizeof p, "split %s: %s %g%% (bucket %.2f)", step.split_name.c_str(), v.name.c_str(), v.weight,
-                  bucket);
     assignment = p;
+    assigned = Decision::Assignment{step.split_name, v.name, probability};
     send = v.send ? &*v.send : nullptr;
     if (!send) {
       e.goal_from = e.goal_from.value_or(t);
       auto d = decision(e, number, Action::skip, assignment + "; control: measured, never messaged");
+      d.assignment = assigned;
       emit(d);
       return next();
     }
   }
   auto d = decision(e, number, Action::send, assignment);
+  d.assignment = assigned;
   d.variant = variant;
   d.channel = send->channel.empty() ? "email" : send->channel;
   d.template_name = send->template_name;
@@ -165,6 +183,9 @@ Orchestrator::Impl::convert(std::size_t i, const CustomerEvent& ev)
       continue;
     }
     e.converted = true;
+    if (const auto* split = optimized_split(e.program->scenarios[e.scenario], e.variant, dsl::Step::Optimize::conversions)) {
+      m_adaptive.succeeded(e.program->scenarios[e.scenario].id, split->split_name, e.variant);
+    }
     auto d = decision(e, 0, Action::convert,
                       std::string("goal ") + dsl::to_string(goal->kind) + (goal->name.empty() ? "" : " " + goal->name) +
                         " within " + dsl::format_duration(goal->within_seconds) + " of " + format_time(*e.goal_from));

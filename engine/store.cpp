@@ -194,6 +194,59 @@ CREATE TABLE program_sources (
   saved_at INTEGER NOT NULL
 );
 )sql",
+  // v8: the outcome log. Assignments are written once per enrollment and experiment (a
+  // split, or the scenario's holdout) with the probability the customer had of landing in
+  // that variant, so that adaptive splits can be reported without bias. Everything else
+  // is derived from what the store already holds, in one view: a message is `sent` and,
+  // for email and webhooks, `delivered` when its gateway accepted it, `bounced` when it was
+  // refused for good; SMS delivery reports, opens, clicks and unsubscribes are the
+  // tracking events carrying the message's key; conversions are the goal's decisions.
+  R"sql(
+CREATE TABLE assignments (
+  enrollment_id INTEGER NOT NULL REFERENCES enrollments(enrollment_id),
+  experiment    TEXT NOT NULL,
+  scenario      TEXT NOT NULL,
+  customer_id   TEXT NOT NULL,
+  variant       TEXT NOT NULL,
+  probability   REAL NOT NULL CHECK (probability > 0 AND probability <= 1),
+  at            INTEGER NOT NULL,
+  PRIMARY KEY (enrollment_id, experiment)
+) WITHOUT ROWID;
+CREATE INDEX assignments_by_experiment ON assignments(scenario, experiment);
+CREATE INDEX decisions_by_enrollment ON decisions(enrollment_id, action);
+CREATE INDEX outbox_by_enrollment ON outbox(enrollment_id);
+CREATE VIEW message_events AS
+  SELECT o.message_key, o.enrollment_id, o.customer_id, o.scenario, o.variant, o.channel, o.template,
+         ev.type, ev.at, ev.properties
+  FROM events ev JOIN outbox o ON o.message_key = json_extract(ev.properties, '$.message_key')
+  WHERE ev.type IN ('opened', 'clicked', 'unsubscribed', 'delivery_report') AND json_valid(ev.properties);
+CREATE VIEW outcomes AS
+  SELECT message_key, enrollment_id, customer_id, scenario, '' AS experiment, variant, channel, template,
+         'sent' AS outcome, done_at AS at, 0 AS revenue_cents
+    FROM outbox WHERE state = 'sent' AND scenario <> ''
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         'delivered', done_at, 0
+    FROM outbox WHERE state = 'sent' AND scenario <> '' AND channel <> 'sms'
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         'bounced', done_at, 0
+    FROM outbox WHERE state = 'failed' AND scenario <> ''
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         CASE WHEN type <> 'delivery_report' THEN type
+              WHEN json_extract(properties, '$.status') = 1 THEN 'delivered'
+              ELSE 'bounced' END,
+         at, 0
+    FROM message_events
+    WHERE scenario <> '' AND (type <> 'delivery_report' OR json_extract(properties, '$.status') IN (1, 2, 16))
+  UNION ALL
+  SELECT NULL, enrollment_id, customer_id, scenario, '', variant, '', '', 'converted', at, revenue_cents
+    FROM decisions WHERE action = 'convert'
+  UNION ALL
+  SELECT NULL, enrollment_id, customer_id, scenario, experiment, variant, '', '', 'assigned', at, 0
+    FROM assignments;
+)sql",
 };
 
 } // namespace
@@ -248,6 +301,19 @@ Store::reader() const
     return std::unique_ptr<Store>(new Store(m_path, std::move(db)));
   } catch (const std::exception& e) {
     return Result<std::unique_ptr<Store>>::failure(m_path + ": cannot open the store for reading: " + e.what());
+  }
+}
+
+Result<bool>
+Store::copy_to(const std::string& path) const
+{
+  try {
+    SQLite::Statement q(*m_db, "VACUUM INTO ?");
+    q.bind(1, path);
+    q.exec();
+    return true;
+  } catch (const std::exception& e) {
+    return Result<bool>::failure(path + ": cannot copy the store there: " + e.what());
   }
 }
 

@@ -106,6 +106,56 @@ struct Arrivals
 
 enum class InsertOutcome { inserted, unchanged, conflict };
 
+// One line of the outcome log: assigned, sent, delivered, bounced, opened, clicked,
+// unsubscribed, converted (with revenue). Message outcomes carry the message's key.
+struct OutcomeRow
+{
+  std::string message_key;
+  std::uint64_t enrollment = 0;
+  std::string customer_id;
+  std::string scenario;
+  std::string experiment; // assignments only
+  std::string variant;
+  std::string channel;
+  std::string template_name;
+  std::string outcome;
+  std::int64_t at = 0;
+  std::int64_t revenue_cents = 0;
+};
+
+// One customer's assignment in an experiment and what followed it in that enrollment.
+struct AssignmentResult
+{
+  std::uint64_t enrollment = 0;
+  std::string scenario;
+  std::string experiment;
+  std::string variant;
+  std::string customer_id;
+  std::int64_t at = 0;
+  double probability = 1;
+  bool active = false; // the enrollment is still running
+  bool sent = false;
+  bool opened = false;
+  bool clicked = false;
+  bool unsubscribed = false;
+  bool converted = false;
+  std::int64_t revenue_cents = 0;
+};
+
+// What a scenario did: enrollments, how many of them each outcome reached, the outbox's
+// states, and suppressions grouped by kind of reason.
+struct ScenarioActivity
+{
+  std::string scenario;
+  std::int64_t entered = 0;
+  std::int64_t active = 0;
+  std::int64_t converted = 0;
+  std::int64_t revenue_cents = 0;
+  std::map<std::string, std::int64_t> reached;    // outcome -> enrollments
+  std::map<std::string, std::int64_t> messages;   // outbox state -> messages
+  std::map<std::string, std::int64_t> suppressed; // reason -> decisions
+};
+
 // `cvmd outbox`: empty fields match everything.
 struct OutboxFilter
 {
@@ -118,7 +168,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 7;
+  static constexpr int schema_version = 8;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -126,6 +176,9 @@ public:
   Store& operator=(const Store&) = delete;
 
   int version() const;
+  // A consistent copy of the whole store in a new file (VACUUM INTO): the original is not
+  // touched. Fails when `path` exists.
+  Result<bool> copy_to(const std::string& path) const;
   const std::string& path() const { return m_path; }
 
   // One writer transaction; nothing is visible or durable until commit().
@@ -241,6 +294,11 @@ public:
   std::map<std::pair<std::string, std::string>, std::int64_t> outbox_counts_by_channel() const;
   std::optional<std::int64_t> oldest_due(std::int64_t now) const;
   std::optional<StoredCustomer> customer(const std::string& customer_id) const;
+
+  // The outcome log (store_outcomes.cpp); an empty scenario means all.
+  void for_each_outcome(const std::string& scenario, const std::function<void(const OutcomeRow&)>& visit) const;
+  std::vector<AssignmentResult> assignment_results(const std::string& scenario) const;
+  std::vector<ScenarioActivity> scenario_activity() const;
 
 private:
   Store(std::string path, std::unique_ptr<SQLite::Database> db);

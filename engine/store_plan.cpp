@@ -366,6 +366,19 @@ Store::Writer::save_decision(const Decision& d)
   s.bind(11, static_cast<int64_t>(d.enrollment));
   s.bind(12, static_cast<int64_t>(d.revenue_cents));
   s.exec();
+  if (d.assignment) {
+    // Once and for all: a step repeated after a crash or a restart assigns the same way.
+    auto& a = statement("INSERT OR IGNORE INTO assignments (enrollment_id, experiment, scenario, customer_id, variant, "
+                        "probability, at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    a.bind(1, static_cast<int64_t>(d.enrollment));
+    a.bind(2, d.assignment->experiment);
+    a.bind(3, d.scenario);
+    a.bind(4, d.customer);
+    a.bind(5, d.assignment->variant);
+    a.bind(6, d.assignment->probability);
+    a.bind(7, static_cast<int64_t>(d.at));
+    a.exec();
+  }
 }
 
 bool

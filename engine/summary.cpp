@@ -71,7 +71,12 @@ summarize(const dsl::Program& program)
       if (step.kind == dsl::Step::Kind::send) {
         out += describe_send(step.send);
       } else {
-        out += "split '" + step.split_name + "':";
+        out += "split '" + step.split_name + "'";
+        if (step.optimize != dsl::Step::Optimize::none) {
+          out += std::string(", optimized for ") + dsl::to_string(step.optimize) + " after a warm-up of " +
+                 std::to_string(step.warmup) + " per variant";
+        }
+        out += ":";
         for (const auto& v : step.variants) {
           out += " " + v.name + " " + format_percent(v.weight) + " " + (v.send ? describe_send(*v.send) : "(no message)") +
                  ";";

@@ -3,6 +3,7 @@
 // simulation prints them; the daemon logs them in the store.
 
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <string>
 
@@ -27,6 +28,15 @@ struct Decision
   std::string key;             // idempotency key of a send: scenario:version:customer:enrollment:step
   std::int64_t revenue_cents = 0; // conversions
   std::uint64_t enrollment = 0;
+  // An assignment this decision makes, once and for all: the experiment (a split's name, or
+  // "holdout" at entry: holdout or messaged), the variant, and the chance it had.
+  struct Assignment
+  {
+    std::string experiment;
+    std::string variant;
+    double probability = 0;
+  };
+  std::optional<Assignment> assignment;
 };
 
 using DecisionSink = std::function<void(const Decision&)>;

@@ -223,6 +223,40 @@ TEST_SUITE("compiler")
     CHECK_FALSE(split.variants[2].send.has_value());
   }
 
+  TEST_CASE("an optimized split compiles its metric and warm-up; the version follows them")
+  {
+    const auto text = [](const std::string& clause) {
+      return "scenario s {\n when lapsing\n goal ordered within 7 days\n split t " + clause +
+             " { a: 50% send winback_soft\n b: 50% }\n}\n";
+    };
+    const auto plain = compile(text(""));
+    const auto clicks = compile(text("optimize for clicks"));
+    const auto clicks100 = compile(text("OPTIMIZE FOR CLICKS WARMUP 100"));
+    const auto conversions = compile(text("optimize for conversions warmup 200"));
+    const auto& none = plain.scenarios.at(0).steps.at(0);
+    CHECK(none.optimize == dsl::Step::Optimize::none);
+    CHECK(none.warmup == 100);
+    const auto& c = clicks.scenarios.at(0).steps.at(0);
+    CHECK(c.optimize == dsl::Step::Optimize::clicks);
+    CHECK(c.warmup == 100);
+    REQUIRE(c.variants.size() == 2);
+    CHECK_FALSE(c.variants[1].send.has_value()); // a control may take part
+    const auto& v = conversions.scenarios.at(0).steps.at(0);
+    CHECK(v.optimize == dsl::Step::Optimize::conversions);
+    CHECK(v.warmup == 200);
+    CHECK(plain.scenarios.at(0).version != clicks.scenarios.at(0).version);
+    CHECK(clicks.scenarios.at(0).version == clicks100.scenarios.at(0).version); // the default, written out
+    CHECK(clicks.scenarios.at(0).version != conversions.scenarios.at(0).version);
+    CHECK(dsl::canonical_text(conversions.scenarios.at(0), conversions).find("optimize for conversions warmup 200") !=
+          std::string::npos);
+  }
+
+  TEST_CASE("a split without optimize keeps the version it had before optimizing existed")
+  {
+    const auto p = compile("scenario s {\n when lapsing\n split t { a: 50% send winback_soft\n b: 50% }\n}\n");
+    CHECK(p.scenarios.at(0).version == "0c5841261bc31f1b");
+  }
+
   TEST_CASE("the version ignores layout and comments but follows content")
   {
     const auto a = compile("scenario s { when lapsing\n send reminder after 3 days }\n");

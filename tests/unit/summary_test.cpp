@@ -32,6 +32,23 @@ TEST_SUITE("engine")
     CHECK(text.find("2. after 3 days, if not opened welcome: send email 'tips'") != std::string::npos);
   }
 
+  TEST_CASE("the summary tells how a split optimizes")
+  {
+    const auto result = cvmd::test::check_text(
+      "scenario s {\n when lapsing\n goal ordered within 7 days\n"
+      " split subject_test optimize for clicks { soft: 50% send winback_soft\n discount: 50% send winback_discount }\n"
+      " split offer optimize for conversions warmup 200 { discount: 90% send winback_discount\n control: 10% }\n"
+      " split plain { a: 50% send winback_soft\n b: 50% }\n}\n");
+    REQUIRE(result.program);
+    const auto text = cvmd::summarize(*result.program);
+    CHECK(text.find("1. right away: split 'subject_test', optimized for clicks after a warm-up of 100 per variant: "
+                    "soft 50% send email 'winback_soft'; discount 50% send email 'winback_discount'\n") !=
+          std::string::npos);
+    CHECK(text.find("2. right away: split 'offer', optimized for conversions after a warm-up of 200 per variant: "
+                    "discount 90% send email 'winback_discount'; control 10% (no message)\n") != std::string::npos);
+    CHECK(text.find("3. right away: split 'plain': a 50%") != std::string::npos);
+  }
+
   TEST_CASE("a configuration with an unknown key is refused with its place")
   {
     const auto dir = std::filesystem::temp_directory_path() / "cvmd_config_test";
