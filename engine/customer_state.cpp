@@ -267,7 +267,10 @@ CustomerState::keep_only(const std::vector<std::uint8_t>& keep)
     std::size_t to = 0;
     for (std::size_t i = 0; i < keep.size(); ++i) {
       if (keep[i]) {
-        column[to++] = std::move(column[i]);
+        if (to != i) { // a string moved onto itself is left empty
+          column[to] = std::move(column[i]);
+        }
+        ++to;
       }
     }
     column.resize(to);

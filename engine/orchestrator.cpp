@@ -182,9 +182,12 @@ Orchestrator::Impl::try_enter(std::size_t s, std::size_t i, std::int64_t t, std:
   if (scenario.holdout_percent > 0) {
     const double bucket = assignment_bucket(m_state.id(i), scenario.id, "holdout");
     assigned = bucket < scenario.holdout_percent ? "holdout" : "messaged";
+    // Both groups are followed from their assignment: a messaged customer whose message is
+    // held back (consent, caps, quiet hours) still counts for that group, or the comparison
+    // would favour the holdout.
+    e.goal_from = t;
     if (bucket < scenario.holdout_percent) {
       e.variant = "holdout";
-      e.goal_from = t; // controls are followed from their assignment
       char p[64];
       std::snprintf(p, sizeof p, "; holdout %g%% (bucket %.2f)", scenario.holdout_percent, bucket);
       reason += p;

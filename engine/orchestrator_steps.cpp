@@ -74,11 +74,11 @@ Orchestrator::Impl::run_step(Enrollment& e, std::size_t step_index)
     const auto& v = *chosen;
     variant = v.name;
     e.variant = v.name;
+    e.goal_from = e.goal_from.value_or(t); // every variant from its assignment, sent or held back
     assignment = p;
     assigned = Decision::Assignment{step.split_name, v.name, probability};
     send = v.send ? &*v.send : nullptr;
     if (!send) {
-      e.goal_from = e.goal_from.value_or(t);
       auto d = decision(e, number, Action::skip, assignment + "; control: measured, never messaged");
       d.assignment = assigned;
       emit(d);

@@ -425,6 +425,28 @@ TEST_SUITE("metrics")
     CHECK(earlier.text(attr("lifecycle"), *earlier.index_of("c5")) == "prospect");
   }
 
+  TEST_CASE("a snapshot before some customers' first order drops them and keeps everyone else whole")
+  {
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers,
+           w.file("c.csv", "customer_id,email,first_name\nc1,ann@x.example,Ann\nc2,bob@x.example,Bob\n"
+                           "c3,cid@x.example,Cid\n"));
+    import(*store, ImportKind::orders,
+           w.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                           "a,c1,2026-01-01,10\nb,c2,2026-03-01,20\nc,c3,2026-01-05,30\n"));
+    // c2 first buys after the moment: not a customer yet. The others keep their ids and
+    // fields (they used to come out empty when the rows were compacted in place).
+    const auto s = CustomerState::build(*store, *parse_time("2026-02-01T00:00:00Z"), MetricsConfig{});
+    REQUIRE(s.size() == 2);
+    CHECK(s.id(0) == "c1");
+    CHECK(s.id(1) == "c3");
+    REQUIRE(s.index_of("c3"));
+    CHECK(s.text(attr("email"), *s.index_of("c3")) == "cid@x.example");
+    CHECK(s.text(attr("first_name"), *s.index_of("c1")) == "Ann");
+    CHECK(!s.index_of("c2"));
+  }
+
   TEST_CASE("compiled scenario conditions evaluate on the snapshot")
   {
     Workspace w;
