@@ -58,16 +58,21 @@ AdaptiveSplits::choose(const std::string& scenario, const dsl::Step& step, doubl
     // The posteriors move slowly once there is data: worked out again after every 1% more
     // assignments and successes (quadrature per arm is not free at every assignment).
     if (s.probabilities.size() != variants.size() || s.changes >= s.changes_at_estimate * 1.01 + 1) {
+      // A variant written at 0% takes no one, adaptive or not.
       std::vector<std::pair<double, double>> arms;
       for (const auto& v : variants) {
-        const auto& c = s.variants[v.name];
-        arms.emplace_back(c.successes, c.assigned);
+        if (v.weight > 0) {
+          const auto& c = s.variants[v.name];
+          arms.emplace_back(c.successes, c.assigned);
+        }
       }
       const auto best = stats::probability_best(arms);
-      const double least = floor(variants.size());
+      const double least = floor(arms.size());
       s.probabilities.clear();
-      for (const double p : best) {
-        s.probabilities.push_back(least + (1 - least * static_cast<double>(variants.size())) * p);
+      std::size_t k = 0;
+      for (const auto& v : variants) {
+        s.probabilities.push_back(
+          v.weight > 0 ? least + (1 - least * static_cast<double>(arms.size())) * best[k++] : 0.0);
       }
       s.changes_at_estimate = s.changes;
     }
