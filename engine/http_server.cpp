@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,7 @@ private:
       return do_close();
     }
     if (ec == http::error::body_limit) {
+      m_drain = true;
       return send_error(http::status::payload_too_large, "the body is over the limit\n");
     }
     if (ec == http::error::header_limit) {
@@ -124,9 +126,37 @@ private:
       return;
     }
     if (!keep_alive) {
-      return do_close();
+      return m_drain ? do_drain() : do_close();
     }
     do_read();
+  }
+
+  // A client refused for its body's size is usually still sending it: closing now would
+  // reset the connection, and the client might never read the 413. The rest is read and
+  // dropped, up to a bound and a short timeout.
+  void do_drain()
+  {
+    do_close();
+    if (!m_scratch) {
+      m_scratch = std::make_unique<std::array<char, 16384>>();
+    }
+    m_stream.expires_after(std::chrono::seconds(5));
+    m_stream.async_read_some(net::buffer(*m_scratch), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->on_drain(ec, n);
+    });
+  }
+
+  void on_drain(beast::error_code ec, std::size_t bytes)
+  {
+    constexpr std::size_t most = 64u << 20;
+    m_drained += bytes;
+    if (ec || m_drained > most) {
+      return; // the client is done (or too much): the socket closes with the session
+    }
+    m_stream.expires_after(std::chrono::seconds(5));
+    m_stream.async_read_some(net::buffer(*m_scratch), [self = shared_from_this()](beast::error_code e, std::size_t n) {
+      self->on_drain(e, n);
+    });
   }
 
   void do_close()
@@ -141,6 +171,9 @@ private:
   const ServerSettings& m_settings;
   const HttpHandler& m_handler;
   std::shared_ptr<std::size_t> m_open; // sessions alive; one thread, so no atomics
+  bool m_drain = false;
+  std::size_t m_drained = 0;
+  std::unique_ptr<std::array<char, 16384>> m_scratch;
 };
 
 class Listener : public std::enable_shared_from_this<Listener>

@@ -369,6 +369,14 @@ class EventApi(unittest.TestCase):
             s.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.TOKEN.encode() +
                       b"\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n{")
             self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413"))
+        # A client that sends the whole oversized body still reads its 413: the daemon reads
+        # and drops the rest instead of resetting the connection under it.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            body = b"[" + b" " * (32 << 20) + b"]"
+            s.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + self.TOKEN.encode() +
+                      b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+                      b"\r\n\r\n" + body)
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413"))
         self.assertEqual(self.counts(), before)
         self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "Signup"})[0], 200)  # still serving
 
