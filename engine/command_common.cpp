@@ -49,6 +49,22 @@ property_name(const std::string& properties)
   return {};
 }
 
+CustomerEvent
+event_of(const EventRow& row, bool late)
+{
+  CustomerEvent e{row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, late, {}};
+  if (row.type == "clicked" && !row.properties.empty()) { // only clicks steer optimized splits
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(row.properties, ec);
+    if (!ec && value.is_object()) {
+      if (const auto* key = value.as_object().if_contains("message_key"); key && key->is_string()) {
+        e.message_key = std::string(key->as_string());
+      }
+    }
+  }
+  return e;
+}
+
 bool
 uses_predictions(const dsl::Program& program)
 {

@@ -4,6 +4,7 @@
 
 #include "dsl/dsl.hpp"
 #include "engine/config.hpp"
+#include "engine/orchestrator.hpp"
 #include "engine/plan.hpp"
 #include "engine/timeline.hpp"
 
@@ -24,6 +25,10 @@ OutboxMessage planned_message(const Decision& d);
 // Every scenario file of the program, as one JSON array (what the store keeps of a
 // version); nothing when a file cannot be read.
 std::optional<std::string> sources_json(const std::vector<std::string>& files);
+
+// A stored event as the orchestrator takes it: its name and the message it is about from
+// its properties. `late`: stored after the cycle that covered its time.
+CustomerEvent event_of(const EventRow& row, bool late);
 
 // The name an event carries in its properties (JSON): the template of opened/clicked, the
 // channel of unsubscribed; empty when none.

@@ -205,7 +205,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   }
   for (const auto& scenario : optimizing) {
     for (const auto& r : store.assignment_results(scenario)) {
-      orchestrator.add_split_history(r.scenario, r.experiment, r.variant, r.enrollment, r.clicked, r.converted);
+      orchestrator.add_split_history(r);
     }
   }
   std::size_t unloadable = 0;
@@ -239,12 +239,12 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   const auto seen_events = store.meta_time("last_event_id");
   constexpr auto ever = std::numeric_limits<std::int64_t>::min();
   store.for_each_event(ever, start, [&](const EventRow& row) {
-    orchestrator.add_history({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
+    orchestrator.add_history(event_of(row, false));
   });
   store.for_each_event(
     start, now,
     [&](const EventRow& row) {
-      orchestrator.schedule({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
+      orchestrator.schedule(event_of(row, false));
     },
     {0, stored_events});
   store.for_each_order_between(
@@ -257,7 +257,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     store.for_each_event(
       ever, start,
       [&](const EventRow& row) {
-        orchestrator.schedule({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, true});
+        orchestrator.schedule(event_of(row, true));
       },
       {*seen_events, stored_events});
   }

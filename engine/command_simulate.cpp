@@ -6,6 +6,7 @@
 #include "engine/orchestrator.hpp"
 #include "engine/records.hpp"
 #include "engine/response_model.hpp"
+#include "engine/simulation_record.hpp"
 #include "engine/values.hpp"
 
 #include <boost/json.hpp>
@@ -31,65 +32,6 @@ struct SimulateOptions
   std::string record_into;
 };
 
-// Everything a simulation decided and the responses it drew, written into a copy of the
-// store as if the scenarios had run: the reports and the dashboard then read it like a
-// real store. The original store is not touched.
-int
-record_simulation(const Store& store, const std::string& path, const dsl::Program& program, const std::string& sources,
-                  std::int64_t from, const Orchestrator& orchestrator, const std::vector<Decision>& decisions,
-                  const std::vector<Response>& responses)
-{
-  if (std::filesystem::exists(path)) {
-    std::cerr << "cvmd simulate: " << path << " exists; --record-into writes a new store and never overwrites one\n";
-    return 2;
-  }
-  auto copied = store.copy_to(path);
-  if (!copied) {
-    std::cerr << "cvmd simulate: " << copied.error() << "\n";
-    return 2;
-  }
-  try {
-    auto opened = Store::open(path);
-    if (!opened) {
-      throw std::runtime_error(opened.error());
-    }
-    Store::Writer writer(**opened);
-    for (const auto& s : program.scenarios) {
-      writer.save_scenario_version(s.id, s.version, s.file, sources, from);
-      writer.mark_launched(s.id, from);
-    }
-    for (const auto& e : orchestrator.enrollments()) {
-      writer.ensure_customer(e.customer_id, from);
-      writer.save_enrollment(e);
-    }
-    for (const auto& d : decisions) {
-      writer.save_decision(d);
-      if (d.action != Action::send) {
-        continue;
-      }
-      writer.queue_message(planned_message(d));
-      writer.record_delivery({d.key, "sent", true, d.at, 0, "simulation", "", "simulated"});
-    }
-    for (const auto& r : responses) {
-      if (r.event.type == "order") {
-        writer.insert_order({r.event.order_id, r.event.customer_id, r.event.at, r.event.amount_cents, "", ""});
-      } else {
-        writer.insert_event({r.event.customer_id, r.event.type, r.event.at,
-                             boost::json::serialize(boost::json::object{{"template", r.template_name},
-                                                                        {"message_key", r.message_key}})});
-      }
-    }
-    writer.commit();
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored); // no half-recorded simulation
-    std::cerr << "cvmd simulate: cannot record into " << path << ": " << e.what() << "\n";
-    return 2;
-  }
-  std::cerr << "cvmd simulate: recorded into " << path << "\n";
-  return 0;
-}
-
 // The future events of a simulation: each row checked, all or nothing.
 std::optional<std::vector<CustomerEvent>>
 read_future_events(const std::string& path, std::int64_t from)
@@ -102,7 +44,9 @@ read_future_events(const std::string& path, std::int64_t from)
     problems.push_back(path + ":" + std::to_string(line) + ": " + problem);
   };
   source.on_record = [&](const Record& r) {
-    const auto bad = [&](const std::string& reason) { problems.push_back(path + ":" + std::to_string(r.line) + ": " + reason); };
+    const auto bad = [&](const std::string& reason) {
+      problems.push_back(path + ":" + std::to_string(r.line) + ": " + reason);
+    };
     CustomerEvent e;
     for (const char* required : {"customer_id", "type", "at"}) {
       if (!r.find(required) || r.find(required)->empty()) {
@@ -194,6 +138,12 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
   settings.policies = config.policies;
   settings.default_timezone = config.timezone;
   settings.rankings_refresh_seconds = config.rankings_refresh_seconds;
+  if (!options.record_into.empty()) {
+    if (auto free = can_record_into(options.record_into); !free) {
+      std::cerr << "cvmd simulate: " << free.error() << "\n";
+      return 2;
+    }
+  }
   std::optional<ResponseModel> model;
   if (!options.respond.empty()) {
     auto loaded_model = load_response_model(options.respond);
@@ -219,8 +169,9 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
     }
     if (model) {
       const auto i = state.index_of(d.customer);
-      const auto usual = i ? std::llround(state.number(aov, *i) * 100) : 0;
-      for (auto& r : respond(*model, d, std::isnan(state.number(aov, i.value_or(0))) ? 0 : usual)) {
+      const double value = i ? state.number(aov, *i) : 0;
+      for (auto& r : respond(*model, d, std::isnan(value) ? 0 : std::llround(value * 100))) {
+        r.event.message_key = r.message_key;
         running->schedule(r.event);
         if (record) {
           responses.push_back(std::move(r));
@@ -229,14 +180,16 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
     }
   });
   running = &orchestrator;
-  opened->store->for_each_event(std::numeric_limits<std::int64_t>::min(), *from - 1, [&](const EventRow& row) {
-    orchestrator.add_history({row.customer_id, row.type, row.at, property_name(row.properties), 0, {}, false});
-  });
+  // Recorded enrollments go after the store's own: none is overwritten.
+  orchestrator.set_last_enrollment_id(opened->store->last_enrollment_id());
+  opened->store->for_each_event(std::numeric_limits<std::int64_t>::min(), *from - 1,
+                                [&](const EventRow& row) { orchestrator.add_history(event_of(row, false)); });
   for (const auto& e : future) {
     orchestrator.schedule(e);
   }
   VirtualClock clock(*from);
-  orchestrator.run(clock, *from + static_cast<std::int64_t>(options.days) * 86400);
+  const auto until = *from + static_cast<std::int64_t>(options.days) * 86400;
+  orchestrator.run(clock, until);
   const auto& stats = orchestrator.stats();
   std::cerr << "cvmd simulate: " << state.size() << " customers, " << options.days << " days: " << stats.decisions
             << " decisions, " << stats.enrollments << " enrollments, " << stats.evaluations << " conditions evaluated, "
@@ -246,9 +199,19 @@ run_simulate(const GlobalOptions& global, const SimulateOptions& options)
     return 2;
   }
   if (record) {
-    const auto sources = sources_json(loaded->files);
-    return record_simulation(*opened->store, options.record_into, program, sources.value_or("[]"), *from, orchestrator,
-                             decisions, responses);
+    SimulationRecord r;
+    r.program = &program;
+    r.sources = sources_json(loaded->files).value_or("[]");
+    r.from = *from;
+    r.until = until;
+    r.enrollments = orchestrator.enrollments();
+    r.decisions = &decisions;
+    r.responses = &responses;
+    if (auto recorded = record_simulation(*opened->store, options.record_into, r); !recorded) {
+      std::cerr << "cvmd simulate: " << recorded.error() << "\n";
+      return 2;
+    }
+    std::cerr << "cvmd simulate: recorded into " << options.record_into << "\n";
   }
   return 0;
 }
@@ -259,12 +222,13 @@ void
 add_simulate_command(CLI::App& app, const GlobalOptions& global, int& exit_code)
 {
   auto options = std::make_shared<SimulateOptions>();
-  auto* simulate = app.add_subcommand(
-    "simulate", "Replay time over the store's customers with the scenarios: who would get what and when; sends nothing, changes nothing");
+  auto* simulate = app.add_subcommand("simulate", "Replay time over the store's customers with the scenarios: who "
+                                                  "would get what and when; sends nothing, changes nothing");
   simulate->add_option("--from", options->from, "Start (a date is its midnight UTC, or a date-time)")->required();
   simulate->add_option("--days", options->days, "How many days to replay")->required();
-  simulate->add_option("--events", options->events_file,
-                       "Future orders and events (CSV or JSON Lines: customer_id,type,at[,amount,order_id,template,channel])");
+  simulate->add_option(
+    "--events", options->events_file,
+    "Future orders and events (CSV or JSON Lines: customer_id,type,at[,amount,order_id,template,channel])");
   simulate->add_option("--format", options->format, "Output: one JSON object per line, or a table")
     ->check(CLI::IsMember({"jsonl", "table"}));
   simulate->add_option("--scenarios", options->scenarios, "Scenario file or folder (default: the config's scenarios:)");

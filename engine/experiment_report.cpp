@@ -20,6 +20,7 @@ struct ArmSums
 {
   double recipients = 0;
   double weights = 0;
+  double weights_squared = 0;
   double successes = 0; // weighted
   double revenue = 0;   // weighted
   double revenue_squares = 0;
@@ -40,6 +41,7 @@ struct ArmSums
     }
     recipients += 1;
     weights += w;
+    weights_squared += w * w;
     successes += success ? w : 0;
     revenue += w * revenue_value;
     revenue_squares += w * revenue_value * revenue_value;
@@ -48,15 +50,20 @@ struct ArmSums
     raw_revenue_squares += revenue_value * revenue_value;
   }
 
+  // Unequal weights make an estimate as uncertain as fewer equal draws would: the
+  // statistics see Kish's effective size (sum w)^2 / sum w^2, the weighted rate and means
+  // kept, so that intervals and tests widen as they should.
+  double effective() const { return weights_squared > 0 ? weights * weights / weights_squared : 0; }
+
   stats::ArmInput input(const std::string& name) const
   {
-    // Scaled back to the number of recipients, so that intervals keep their width.
-    const double scale = weights > 0 ? recipients / weights : 0;
+    const double n = effective();
+    const double scale = weights > 0 ? n / weights : 0;
     stats::ArmInput a;
     a.name = name;
-    a.recipients = recipients;
+    a.recipients = n;
     a.conversions = successes * scale;
-    a.revenue = {recipients, revenue * scale, revenue_squares * scale};
+    a.revenue = {n, revenue * scale, revenue_squares * scale};
     return a;
   }
 };
@@ -89,8 +96,12 @@ finish(std::string scenario, std::string experiment, Success metric, bool runnin
     if (!data.has_control && is_control_name(data.experiment, name)) {
       data.has_control = true;
       data.arms.insert(data.arms.begin(), std::move(input));
+      data.recipients.insert(data.recipients.begin(), sums.recipients);
+      data.successes.insert(data.successes.begin(), sums.raw_successes);
     } else {
       data.arms.push_back(std::move(input));
+      data.recipients.push_back(sums.recipients);
+      data.successes.push_back(sums.raw_successes);
     }
   }
   return data;
@@ -292,8 +303,8 @@ render_experiments(const std::vector<ExperimentResult>& results, const std::stri
     std::string out;
     for (const auto& r : results) {
       double assigned = 0;
-      for (const auto& a : r.data.arms) {
-        assigned += a.recipients;
+      for (const auto n : r.data.recipients) {
+        assigned += n;
       }
       out += (out.empty() ? "" : "\n") + (r.data.scenario.empty() ? "" : r.data.scenario + " / ") + r.data.experiment +
              ": " + metric_name(r.data.metric) + ", " + count_text(assigned) + " assigned" +
@@ -313,12 +324,15 @@ render_experiments(const std::vector<ExperimentResult>& results, const std::stri
                    "P(best)",
                    "revenue/recipient",
                    "difference 95%"};
-      for (const auto& a : r.analysis.arms) {
+      for (std::size_t k = 0; k < r.analysis.arms.size(); ++k) {
+        const auto& a = r.analysis.arms[k];
         const auto text = [](const std::string& s) { return boost::json::value(s); };
+        const auto recipients = count_text(r.data.recipients[k]) +
+                                (r.data.weighted ? " (effective " + count_text(std::round(a.recipients)) + ")" : "");
         t.rows.push_back(
-          {text(a.name + (a.is_control ? " (control)" : "")), text(count_text(a.recipients)),
-           text(count_text(a.conversions)), text(percent(a.rate)),
-           text(interval_text(a.rate_interval, 100, "%", false)), text(signed_number(a.uplift_absolute, 100, " pp")),
+          {text(a.name + (a.is_control ? " (control)" : "")), text(recipients), text(count_text(r.data.successes[k])),
+           text(percent(a.rate)), text(interval_text(a.rate_interval, 100, "%", false)),
+           text(signed_number(a.uplift_absolute, 100, " pp")),
            text(interval_text(a.uplift_absolute_interval, 100, "", true)),
            text(signed_number(a.uplift_relative, 100, "%")),
            text(interval_text(a.uplift_relative_interval, 100, "%", true)), text(p_value_text(a.p_value)),
@@ -334,12 +348,31 @@ render_experiments(const std::vector<ExperimentResult>& results, const std::stri
     return out;
   }
   Table t;
-  t.columns = {"scenario",         "experiment",        "metric",        "variant",
-               "is_control",       "recipients",        "successes",     "rate",
-               "rate_low",         "rate_high",         "uplift",        "uplift_low",
-               "uplift_high",      "relative_uplift",   "relative_low",  "relative_high",
-               "p_value",          "p_beats_control",   "p_best",        "revenue_per_recipient",
-               "revenue_diff_low", "revenue_diff_high", "still_running", "weighted",
+  t.columns = {"scenario",
+               "experiment",
+               "metric",
+               "variant",
+               "is_control",
+               "recipients",
+               "effective_recipients",
+               "successes",
+               "rate",
+               "rate_low",
+               "rate_high",
+               "uplift",
+               "uplift_low",
+               "uplift_high",
+               "relative_uplift",
+               "relative_low",
+               "relative_high",
+               "p_value",
+               "p_beats_control",
+               "p_best",
+               "revenue_per_recipient",
+               "revenue_diff_low",
+               "revenue_diff_high",
+               "still_running",
+               "weighted",
                "warnings"};
   for (const auto& r : results) {
     boost::json::array warnings;
@@ -348,7 +381,8 @@ render_experiments(const std::vector<ExperimentResult>& results, const std::stri
       warnings.push_back(boost::json::value(w));
       joined += (joined.empty() ? "" : " | ") + w;
     }
-    for (const auto& a : r.analysis.arms) {
+    for (std::size_t k = 0; k < r.analysis.arms.size(); ++k) {
+      const auto& a = r.analysis.arms[k];
       const auto low = [](const std::optional<stats::Interval>& i) {
         return number_or_null(i ? std::optional(i->low) : std::nullopt);
       };
@@ -360,8 +394,9 @@ render_experiments(const std::vector<ExperimentResult>& results, const std::stri
                         boost::json::value(metric_name(r.data.metric)),
                         boost::json::value(a.name),
                         boost::json::value(a.is_control),
+                        boost::json::value(r.data.recipients[k]),
                         boost::json::value(a.recipients),
-                        boost::json::value(a.conversions),
+                        boost::json::value(r.data.successes[k]),
                         number_or_null(a.rate),
                         low(a.rate_interval),
                         high(a.rate_interval),

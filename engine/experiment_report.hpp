@@ -29,7 +29,10 @@ struct ExperimentData
   // split): counts are inverse-propensity weighted.
   bool weighted = false;
   bool has_control = false; // arms[0] is the control
-  std::vector<stats::ArmInput> arms;
+  std::vector<stats::ArmInput> arms; // weighted: counts at the effective sample size
+  // As counted, in the order of `arms`: who was assigned and how many succeeded.
+  std::vector<double> recipients;
+  std::vector<double> successes;
 };
 
 // The baseline is the variant named `control` (a holdout's `holdout`); without one the

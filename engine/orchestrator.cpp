@@ -249,7 +249,7 @@ Orchestrator::Impl::on_event(const CustomerEvent& ev)
   // Goals and exits see the event before anything new starts.
   convert(i, ev);
   if (ev.type == "clicked") {
-    count_click(i);
+    count_click(i, ev);
   }
   if (const auto found = m_runtime.find(i); found != m_runtime.end()) {
     for (const auto index : found->second.enrollments) {
@@ -447,53 +447,10 @@ Orchestrator::stats() const
   return m_impl->m_stats;
 }
 
-} // namespace cvmd
-
-namespace cvmd {
-
-// A click counts once per enrollment for the split optimized for clicks it was assigned in.
 void
-Orchestrator::Impl::count_click(std::size_t i)
+Orchestrator::add_split_history(const AssignmentResult& assignment)
 {
-  const auto found = m_runtime.find(i);
-  if (found == m_runtime.end()) {
-    return;
-  }
-  for (const auto index : found->second.enrollments) {
-    auto& e = m_enrollments[index];
-    const auto& scenario = e.program->scenarios[e.scenario];
-    const auto* split = optimized_split(scenario, e.variant, dsl::Step::Optimize::clicks);
-    if (split && m_clicked.insert(e.id).second) {
-      m_adaptive.succeeded(scenario.id, split->split_name, e.variant);
-    }
-  }
-}
-
-void
-Orchestrator::Impl::add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
-                                      std::uint64_t enrollment, bool clicked, bool converted)
-{
-  const auto* s = m_program.find_scenario(scenario);
-  if (!s) {
-    return;
-  }
-  for (const auto& step : s->steps) {
-    if (step.kind != dsl::Step::Kind::split || step.split_name != split || step.optimize == dsl::Step::Optimize::none) {
-      continue;
-    }
-    const bool clicks = step.optimize == dsl::Step::Optimize::clicks;
-    m_adaptive.add_history(scenario, split, variant, clicks ? clicked : converted);
-    if (clicks && clicked) {
-      m_clicked.insert(enrollment); // a later click of the same enrollment adds nothing
-    }
-  }
-}
-
-void
-Orchestrator::add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
-                                std::uint64_t enrollment, bool clicked, bool converted)
-{
-  m_impl->add_split_history(scenario, split, variant, enrollment, clicked, converted);
+  m_impl->add_split_history(assignment);
 }
 
 } // namespace cvmd

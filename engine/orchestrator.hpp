@@ -35,6 +35,8 @@ struct CustomerEvent
   // Stored after the cycle that covered its time: it is already in the snapshot (orders)
   // or the history (events), and is handled now for what it starts, ends or converts.
   bool late = false;
+  // The message a tracking event (opened, clicked, ...) is about, when it says.
+  std::string message_key;
 };
 
 struct OrchestratorSettings
@@ -97,8 +99,7 @@ public:
   bool restore(const EnrollmentRecord& record, const dsl::Program* pinned = nullptr);
   // An assignment of an earlier cycle in a split optimized for clicks or conversions, and
   // whether it clicked and converted: the adaptive allocation goes on from there.
-  void add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
-                         std::uint64_t enrollment, bool clicked, bool converted);
+  void add_split_history(const AssignmentResult& assignment);
   // Every enrollment this orchestrator knows, with its next step and due time.
   std::vector<EnrollmentRecord> enrollments() const;
 

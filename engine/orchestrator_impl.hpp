@@ -12,13 +12,14 @@
 #include "engine/values.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <limits>
+#include <map>
 #include <queue>
 #include <set>
-#include <unordered_set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace cvmd {
 
@@ -174,7 +175,9 @@ private:
 
   void convert(std::size_t i, const CustomerEvent& ev);
 
-  void count_click(std::size_t i);
+  // Splits optimized for clicks or conversions (orchestrator_splits.cpp).
+  SplitChoice adaptive_choice(Enrollment& e, const dsl::Scenario& scenario, const dsl::Step& step, double bucket);
+  void count_click(std::size_t i, const CustomerEvent& ev);
 
   const dsl::Program& m_program;
   CustomerState& m_state;
@@ -197,13 +200,12 @@ private:
   std::set<std::string> m_remembered; // scenarios whose matches at the last cycle's end are known
   std::vector<std::unique_ptr<dsl::Program>> m_pinned; // older versions of enrollments in flight
 
-  // Optimized splits: assignments and successes so far, and the enrollments whose click counted.
+  // Optimized splits: assignments and successes so far, the enrollments whose click
+  // counted, and each enrollment's assignment per split (a step held back and run again, in
+  // this cycle or a later one, keeps the variant it was given).
   AdaptiveSplits m_adaptive;
   std::unordered_set<std::uint64_t> m_clicked;
-
-public:
-  void add_split_history(const std::string& scenario, const std::string& split, const std::string& variant,
-                         std::uint64_t enrollment, bool clicked, bool converted);
+  std::map<std::pair<std::uint64_t, std::string>, std::pair<std::string, double>> m_assigned;
 
 public:
   void set_launched(std::set<std::string> launched) { m_launched = std::move(launched); }
@@ -229,6 +231,8 @@ public:
   }
 
   std::vector<EnrollmentRecord> records() const;
+
+  void add_split_history(const AssignmentResult& assignment);
 };
 
 } // namespace cvmd

@@ -54,28 +54,25 @@ Orchestrator::Impl::run_step(Enrollment& e, std::size_t step_index)
   std::optional<Decision::Assignment> assigned;
   if (step.kind == dsl::Step::Kind::split && e.variant != "holdout") {
     const double bucket = assignment_bucket(m_state.id(e.customer), scenario.id, step.split_name);
-    char p[160];
+    char numbers[64];
     const dsl::SplitVariant* chosen = nullptr;
     double probability = 0;
     if (step.optimize == dsl::Step::Optimize::none) {
       chosen = &choose_variant(step, bucket);
       probability = chosen->weight / 100;
-      std::snprintf(p, sizeof p, "split %s: %s %g%% (bucket %.2f)", step.split_name.c_str(), chosen->name.c_str(),
-                    chosen->weight, bucket);
+      std::snprintf(numbers, sizeof numbers, " %g%% (bucket %.2f)", chosen->weight, bucket);
     } else {
-      const auto choice = m_adaptive.choose(scenario.id, step, bucket);
+      const auto choice = adaptive_choice(e, scenario, step, bucket);
       chosen = choice.variant;
       probability = choice.probability;
-      std::snprintf(p, sizeof p, "split %s: %s %.2f%% (%s, bucket %.2f)", step.split_name.c_str(),
-                    chosen->name.c_str(), probability * 100,
+      std::snprintf(numbers, sizeof numbers, " %.2f%% (%s, bucket %.2f)", probability * 100,
                     choice.adaptive ? "optimized: probability of being best" : "warm-up", bucket);
-      m_adaptive.assigned(scenario.id, step.split_name, chosen->name);
     }
     const auto& v = *chosen;
     variant = v.name;
     e.variant = v.name;
     e.goal_from = e.goal_from.value_or(t); // every variant from its assignment, sent or held back
-    assignment = p;
+    assignment = "split " + step.split_name + ": " + v.name + numbers;
     assigned = Decision::Assignment{step.split_name, v.name, probability};
     send = v.send ? &*v.send : nullptr;
     if (!send) {

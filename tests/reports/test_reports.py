@@ -128,6 +128,11 @@ class Reports(unittest.TestCase):
             "JOIN enrollments e ON e.enrollment_id = a.enrollment_id WHERE a.experiment = 'offer_test' GROUP BY 1"))
         for r in report:
             self.assertAlmostEqual(r["rate"], truth[r["variant"]], places=9)
+            # intervals at Kish's effective size, which unequal weights make smaller
+            w = self.sql(f"SELECT sum(1 / probability), sum(1 / (probability * probability)) FROM assignments "
+                         f"WHERE experiment = 'offer_test' AND variant = '{r['variant']}'")[0]
+            self.assertAlmostEqual(r["effective_recipients"], w[0] * w[0] / w[1], places=6)
+            self.assertLess(r["effective_recipients"], r["recipients"])
         table = self.sim_cvmd("report", "ab", "offer").stdout
         self.assertIn("no variant named control", table)
 
@@ -191,6 +196,52 @@ class Reports(unittest.TestCase):
         self.assertIn(f"{bad}:3:", r.stderr)
         self.assertIn("between 0 and 1", r.stderr)
         self.assertFalse(target.exists())
+
+
+class OptimizedForClicks(unittest.TestCase):
+    """A split optimized for clicks with a control that sends nothing, beside a newsletter
+    every customer clicks a lot, and quiet hours that hold most steps back: a click counts
+    only for the enrollment whose message it was, and a step held back keeps its variant."""
+
+    def test_clicks_on_other_messages_do_not_teach_the_split_and_held_steps_keep_their_variant(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            d = pathlib.Path(tmp)
+            (d / "scenarios" / "templates").mkdir(parents=True)
+            for name in ("news", "offer"):
+                (d / "scenarios" / "templates" / f"{name}.yaml").write_text(
+                    f'channel: email\nsubject: "{name}"\ntext: "Hi"\n')
+            (d / "scenarios" / "s.cvm").write_text(
+                "scenario newsletter { when lapsing\n send email news }\n"
+                "scenario win { when lapsing\n quiet hours 00:00-23:00\n"
+                "  split offer_test optimize for clicks warmup 20 { offer: 50% send email offer\n control: 50% } }\n")
+            (d / "cvmd.yaml").write_text("store: shop.db\nscenarios: scenarios\n")
+            (d / "model.yaml").write_text("seed: 3\nbaseline: {order: 0}\ntemplates:\n"
+                                          "  news: {open: 0.9, click: 0.9, order: 0}\n"
+                                          "  offer: {open: 0.5, click: 0.4, order: 0}\n")
+            (d / "c.csv").write_text("customer_id,email,email_consent\n" +
+                                     "".join(f"c{i},c{i}@x.example,yes\n" for i in range(400)))
+            (d / "o.csv").write_text("order_id,customer_id,ordered_at,amount\n" +
+                                     "".join(f"o{i},c{i},2026-01-{1 + i % 28:02d}T10:00:00Z,20\n" for i in range(400)))
+            run = lambda *a: Reports.cvmd_at(d, *a)
+            run("import", "customers", str(d / "c.csv"))
+            run("import", "orders", str(d / "o.csv"))
+            run("simulate", "--from", "2026-03-01", "--days", "60", "--respond", str(d / "model.yaml"),
+                "--record-into", str(d / "sim.db"))
+            with sqlite3.connect(d / "sim.db") as c:
+                mismatched = c.execute(
+                    "SELECT count(*) FROM assignments a JOIN outbox o ON o.enrollment_id = a.enrollment_id "
+                    "WHERE a.experiment = 'offer_test' AND o.variant <> a.variant").fetchone()[0]
+                self.assertEqual(mismatched, 0)
+                mismatched = c.execute(
+                    "SELECT count(*) FROM assignments a JOIN enrollments e ON e.enrollment_id = a.enrollment_id "
+                    "WHERE a.experiment = 'offer_test' AND e.variant <> a.variant").fetchone()[0]
+                self.assertEqual(mismatched, 0)
+                adaptive = c.execute("SELECT variant, max(probability), count(*) FROM assignments "
+                                     "WHERE experiment = 'offer_test' AND probability <> 0.5 GROUP BY 1").fetchall()
+            by = {v: (p, n) for v, p, n in adaptive}
+            self.assertIn("offer", by)
+            # the control never sends, so it never earns a click: it soon keeps only the floor
+            self.assertLess(by.get("control", (0, 0))[0], 0.3, by)
 
 
 class OutcomesFile(unittest.TestCase):
