@@ -401,8 +401,11 @@ arm_label(const ArmInput& arm, bool control, bool capital)
 } // namespace
 
 ExperimentAnalysis
-analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control)
+analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control, const std::string& successes)
 {
+  // "conversions" or "clicks": what the notes call a success.
+  const std::string& noun = successes;
+  const std::string verb = noun == "clicks" ? "clicked" : "converted";
   ExperimentAnalysis out;
   if (arms.empty()) {
     out.warnings.push_back("There are no arms to analyse.");
@@ -473,7 +476,7 @@ analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control)
     }
     if (!valid_counts(a.conversions, a.recipients)) {
       out.warnings.push_back(arm_label(a, is_control, true) + " has counts that do not fit together (" +
-                             format_count(a.conversions) + " conversions, " + format_count(a.recipients) +
+                             format_count(a.conversions) + " " + noun + ", " + format_count(a.recipients) +
                              " recipients): check the data; its figures are left out.");
       continue;
     }
@@ -483,14 +486,15 @@ analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control)
       continue;
     }
     if (a.conversions <= 0) {
-      out.warnings.push_back(arm_label(a, is_control, true) + " has no conversions yet (0 of " +
+      out.warnings.push_back(arm_label(a, is_control, true) + " has no " + noun + " yet (0 of " +
                              format_count(a.recipients) + " recipients)" +
                              (is_control ? ": the relative uplift of the variants cannot be computed." : "."));
     }
     if (a.recipients < 100 || a.conversions < 10) {
       out.warnings.push_back(arm_label(a, is_control, true) + " has only " + format_count(a.recipients) +
-                             " recipients and " + format_count(a.conversions) +
-                             " conversions: with fewer than 100 recipients or 10 conversions in an arm the "
+                             " recipients and " + format_count(a.conversions) + " " + noun +
+                             ": with fewer than 100 recipients or 10 " + noun +
+                             " in an arm the "
                              "intervals are wide; do not decide yet.");
     }
   }
@@ -502,9 +506,9 @@ analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control)
     const bool all = std::all_of(best_arms.begin(), best_arms.end(),
                                  [&](std::size_t i) { return arms[i].conversions >= arms[i].recipients; });
     if (none) {
-      out.warnings.push_back("No recipient in any arm has converted yet: no difference can be measured.");
+      out.warnings.push_back("No recipient in any arm has " + verb + " yet: no difference can be measured.");
     } else if (all) {
-      out.warnings.push_back("Every recipient in every arm has converted: no difference can be measured.");
+      out.warnings.push_back("Every recipient in every arm has " + verb + ": no difference can be measured.");
     }
   }
 

@@ -129,6 +129,8 @@ struct ExperimentAnalysis
 // enrolling, so a significant result may be an artefact of looking early.
 // Without a control (`has_control` false) the arms are listed with their rates and their
 // probability of being best, and nothing is compared.
-ExperimentAnalysis analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control = true);
+// `successes` names them in the notes: "conversions" or "clicks".
+ExperimentAnalysis analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control = true,
+                           const std::string& successes = "conversions");
 
 } // namespace cvmd::stats

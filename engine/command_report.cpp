@@ -39,6 +39,11 @@ run_report_ab(const GlobalOptions& global, const ReportArgs& args)
 {
   std::vector<ExperimentData> experiments;
   if (!args.outcomes_file.empty()) {
+    if (!args.scenario.empty() || args.metric != "conversions") {
+      std::cerr << "cvmd report ab: --outcomes reports the file's conversions as they are: a SCENARIO or --metric "
+                   "does not apply to it\n";
+      return 2;
+    }
     auto read = experiments_from_file(args.outcomes_file);
     if (!read) {
       std::cerr << read.error() << "\ncvmd report ab: nothing reported\n";

@@ -1,8 +1,8 @@
 #include "engine/command_serve.hpp"
 
 #include "engine/command_run.hpp"
-#include "engine/dashboard_endpoint.hpp"
 #include "engine/daemon_state.hpp"
+#include "engine/dashboard_endpoint.hpp"
 #include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
 #include "engine/log_lines.hpp"
@@ -196,7 +196,8 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       if (scheduler) {
         scheduler->poke();
       }
-    });
+    },
+    [&] { dashboard.stop(); });
   if (scheduler) {
     scheduler->stop();
   }

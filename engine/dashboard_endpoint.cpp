@@ -18,7 +18,8 @@ page_reply(const std::string& page)
   return {200,
           "text/html; charset=utf-8",
           page,
-          {{"Content-Security-Policy", dashboard_content_policy},
+          {{"Content-Security-Policy", std::string(dashboard_content_policy) + "; frame-ancestors 'none'"},
+           {"X-Frame-Options", "DENY"},
            {"Cache-Control", "no-store"},
            {"X-Content-Type-Options", "nosniff"},
            {"Referrer-Policy", "no-referrer"}}};
@@ -50,6 +51,9 @@ DashboardEndpoint::handle(const HttpRequestView& request, Respond respond, const
                     "text/plain; charset=utf-8",
                     "a dashboard token is required (Authorization: Bearer or ?token=)\n",
                     {{"WWW-Authenticate", "Bearer"}}});
+  }
+  if (m_stopping) {
+    return respond({503, "text/plain; charset=utf-8", "stopping\n", {{"Retry-After", "5"}}});
   }
   if (!m_page.empty() && std::chrono::steady_clock::now() - m_built_at < keep_for) {
     return respond(page_reply(m_page));
@@ -83,9 +87,23 @@ DashboardEndpoint::handle(const HttpRequestView& request, Respond respond, const
 }
 
 void
+DashboardEndpoint::stop()
+{
+  m_stopping = true;
+  auto waiting = std::move(m_waiting);
+  m_waiting.clear();
+  for (auto& respond : waiting) {
+    respond({503, "text/plain; charset=utf-8", "stopping\n", {{"Retry-After", "5"}}});
+  }
+}
+
+void
 DashboardEndpoint::finish(HttpReply reply)
 {
   m_building = false;
+  if (m_stopping) {
+    return;
+  }
   if (reply.status == 200) {
     m_page = reply.body;
     m_built_at = std::chrono::steady_clock::now();

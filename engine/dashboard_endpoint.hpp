@@ -29,6 +29,9 @@ public:
   bool handles(const std::string& path) const { return path == "/dashboard"; }
   // `defer` runs work on the server's thread (the answer is given there).
   void handle(const HttpRequestView& request, Respond respond, const Defer& defer);
+  // The daemon is stopping: requests waiting for a page get 503 now, while they can still
+  // be answered, and a page finished later is dropped.
+  void stop();
 
 private:
   void finish(HttpReply reply);
@@ -40,6 +43,7 @@ private:
   // Touched on the server's thread only.
   std::vector<Respond> m_waiting;
   bool m_building = false;
+  bool m_stopping = false;
   std::string m_page;
   std::chrono::steady_clock::time_point m_built_at;
   std::thread m_builder;

@@ -218,13 +218,27 @@ experiments_from_file(const std::string& path)
   source.on_problem = [&](std::size_t line, const std::string& problem) {
     problems.push_back(path + ":" + std::to_string(line) + ": " + problem);
   };
+  static const char* const required[] = {"experiment", "variant", "customer_id", "converted"};
+  source.on_header = [&](const std::vector<std::string>& names) {
+    for (const char* name : required) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        problems.push_back(path + ":1: the header has no column '" + name +
+                           "' (experiment,variant,customer_id,converted[,revenue])");
+      }
+    }
+  };
   source.on_record = [&](const Record& r) {
     const auto bad = [&](const std::string& reason) {
       problems.push_back(path + ":" + std::to_string(r.line) + ": " + reason);
     };
-    for (const char* required : {"experiment", "variant", "customer_id", "converted"}) {
-      if (!r.find(required) || r.find(required)->empty()) {
-        return bad(std::string("missing ") + required);
+    for (const char* name : required) {
+      if (!r.find(name) || r.find(name)->empty()) {
+        return bad(std::string("missing ") + name);
+      }
+    }
+    for (const char* name : {"experiment", "variant", "customer_id", "revenue"}) {
+      if (r.is_structured(name)) {
+        return bad(std::string(name) + " must be a text, not an object, a list or a boolean");
       }
     }
     const auto converted = parse_bool(*r.find("converted"));
@@ -282,7 +296,7 @@ analyze_experiments(const std::vector<ExperimentData>& experiments)
   for (const auto& data : experiments) {
     ExperimentResult r;
     r.data = data;
-    r.analysis = stats::analyze(data.arms, data.still_running, data.has_control);
+    r.analysis = stats::analyze(data.arms, data.still_running, data.has_control, metric_name(data.metric));
     if (data.weighted) {
       r.analysis.warnings.push_back(
         "assignments were adaptive (optimized split): rates are weighted by the inverse of each assignment's "

@@ -154,9 +154,8 @@ private:
       return; // the client is done (or too much): the socket closes with the session
     }
     m_stream.expires_after(std::chrono::seconds(5));
-    m_stream.async_read_some(net::buffer(*m_scratch), [self = shared_from_this()](beast::error_code e, std::size_t n) {
-      self->on_drain(e, n);
-    });
+    m_stream.async_read_some(net::buffer(*m_scratch),
+                             [self = shared_from_this()](beast::error_code e, std::size_t n) { self->on_drain(e, n); });
   }
 
   void do_close()
@@ -237,7 +236,7 @@ private:
 Result<bool>
 serve_http(const ServerSettings& settings, HttpHandler handler,
            const std::function<void(const std::string& address, Defer defer)>& on_listening,
-           const std::function<void()>& on_reload)
+           const std::function<void()>& on_reload, const std::function<void()>& on_stopping)
 {
   const auto colon = settings.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -282,6 +281,7 @@ serve_http(const ServerSettings& settings, HttpHandler handler,
     // Stop accepting; the answers in flight get a moment to finish, then run() returns.
     listener->stop();
     hangup.cancel();
+    on_stopping();
     grace.expires_after(std::chrono::seconds(1));
     grace.async_wait([&](beast::error_code) { io.stop(); });
   });

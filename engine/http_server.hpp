@@ -24,9 +24,11 @@ struct ServerSettings
 using HttpHandler = std::function<void(const HttpRequestView&, Respond respond)>;
 
 // Serves on one thread until SIGTERM or SIGINT; `on_listening` gets the bound address and
-// the server's Defer, `on_reload` is called on each SIGHUP. An error when it cannot listen.
+// the server's Defer, `on_reload` is called on each SIGHUP, `on_stopping` on SIGTERM/SIGINT
+// while answers can still be written (handlers holding requests answer or drop them then).
+// An error when it cannot listen.
 Result<bool> serve_http(const ServerSettings& settings, HttpHandler handler,
                         const std::function<void(const std::string& address, Defer defer)>& on_listening,
-                        const std::function<void()>& on_reload);
+                        const std::function<void()>& on_reload, const std::function<void()>& on_stopping);
 
 } // namespace cvmd

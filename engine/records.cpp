@@ -124,11 +124,14 @@ struct CsvState
           }
         }
       }
+      if (self.source.on_header) {
+        self.source.on_header(self.header);
+      }
       return;
     }
     if (count != self.header.size()) {
-      self.source.on_problem(self.row_line, "expected " + std::to_string(self.header.size()) + " fields (as in the header), found " +
-                                              std::to_string(count));
+      self.source.on_problem(self.row_line, "expected " + std::to_string(self.header.size()) +
+                                              " fields (as in the header), found " + std::to_string(count));
       return;
     }
     self.record.line = self.row_line;
@@ -265,8 +268,8 @@ read_records(RecordSource& source)
     return Result<bool>::failure(source.path + ": cannot open the file");
   }
   source.size = std::filesystem::file_size(source.path, ec);
-  const bool json = ends_with(source.path, ".jsonl") || ends_with(source.path, ".ndjson") ||
-                    ends_with(source.path, ".json");
+  const bool json =
+    ends_with(source.path, ".jsonl") || ends_with(source.path, ".ndjson") || ends_with(source.path, ".json");
   auto result = json ? read_json_lines(source, in) : read_csv(source, in);
   if (result && in.bad()) {
     return Result<bool>::failure(source.path + ": read error");

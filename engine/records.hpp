@@ -16,7 +16,7 @@ struct Record
 {
   std::size_t line = 0;
   std::vector<std::pair<std::string, std::string>> fields; // name, value (as text)
-  std::vector<std::string> structured; // JSON Lines: fields that held an object, array or boolean
+  std::vector<std::string> structured;                     // JSON Lines: fields that held an object, array or boolean
 
   const std::string* find(const std::string& name) const;
   bool is_structured(const std::string& name) const;
@@ -31,6 +31,8 @@ struct RecordSource
   std::function<void(const Record&)> on_record;
   std::function<void(std::size_t line, const std::string& problem)> on_problem;
   std::function<void(std::uintmax_t bytes_read)> on_progress;
+  // CSV: the header's names, once, before any record (also when no row follows).
+  std::function<void(const std::vector<std::string>& names)> on_header;
 };
 
 // Longer lines are refused: no import row needs a megabyte, and a binary file would

@@ -66,8 +66,10 @@ rates(const std::string& file, const YAML::Node& node, const std::string& name, 
 
 } // namespace
 
+namespace {
+
 Result<ResponseModel>
-load_response_model(const std::string& path)
+load_checked(const std::string& path)
 {
   using Out = Result<ResponseModel>;
   YAML::Node root;
@@ -135,6 +137,21 @@ load_response_model(const std::string& path)
     }
   }
   return model;
+}
+
+} // namespace
+
+Result<ResponseModel>
+load_response_model(const std::string& path)
+{
+  try {
+    return load_checked(path);
+  } catch (const YAML::Exception& e) {
+    // A key that is not a plain name (a list, a mapping), a value of the wrong kind.
+    return Result<ResponseModel>::failure(path + ":" + std::to_string(e.mark.line + 1) + ": " +
+                                          (e.msg.empty() ? std::string("not understood") : e.msg) +
+                                          " (keys are plain names, rates are numbers)");
+  }
 }
 
 std::vector<Response>

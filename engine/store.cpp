@@ -219,6 +219,7 @@ CREATE VIEW message_events AS
   SELECT o.message_key, o.enrollment_id, o.customer_id, o.scenario, o.variant, o.channel, o.template,
          ev.type, ev.at, ev.properties
   FROM events ev JOIN outbox o ON o.message_key = json_extract(ev.properties, '$.message_key')
+    AND o.customer_id = ev.customer_id
   WHERE ev.type IN ('opened', 'clicked', 'unsubscribed', 'delivery_report') AND json_valid(ev.properties);
 CREATE VIEW outcomes AS
   SELECT message_key, enrollment_id, customer_id, scenario, '' AS experiment, variant, channel, template,

@@ -84,10 +84,15 @@ Store::assignment_results(const std::string& scenario) const
 {
   std::unordered_map<std::uint64_t, unsigned> reached;
   {
-    SQLite::Statement q(*m_db, "SELECT enrollment_id, outcome FROM outcomes WHERE (?1 = '' OR scenario = ?1) "
-                               "AND enrollment_id IS NOT NULL AND outcome NOT IN ('assigned', 'converted') "
-                               "GROUP BY enrollment_id, outcome");
-    q.bind(1, scenario);
+    // One scenario's rows are picked by an equality the planner can push into the view's
+    // parts (an `OR ? = ''` would make it read every event).
+    SQLite::Statement q(*m_db, std::string("SELECT enrollment_id, outcome FROM outcomes WHERE ") +
+                                 (scenario.empty() ? "1" : "scenario = ?1") +
+                                 " AND enrollment_id IS NOT NULL AND outcome NOT IN ('assigned', 'converted') "
+                                 "GROUP BY enrollment_id, outcome");
+    if (!scenario.empty()) {
+      q.bind(1, scenario);
+    }
     while (q.executeStep()) {
       reached[static_cast<std::uint64_t>(q.getColumn(0).getInt64())] |= reached_bit(q.getColumn(1).getString());
     }
@@ -98,8 +103,12 @@ Store::assignment_results(const std::string& scenario) const
                              "coalesce((SELECT sum(d.revenue_cents) FROM decisions d WHERE d.enrollment_id = "
                              "a.enrollment_id AND d.action = 'convert'), 0) "
                              "FROM assignments a JOIN enrollments e ON e.enrollment_id = a.enrollment_id "
-                             "WHERE ?1 = '' OR a.scenario = ?1 ORDER BY a.scenario, a.experiment, a.enrollment_id");
-  q.bind(1, scenario);
+                             "WHERE " +
+                               std::string(scenario.empty() ? "1" : "a.scenario = ?1") +
+                               " ORDER BY a.scenario, a.experiment, a.enrollment_id");
+  if (!scenario.empty()) {
+    q.bind(1, scenario);
+  }
   while (q.executeStep()) {
     AssignmentResult r;
     r.enrollment = static_cast<std::uint64_t>(q.getColumn(0).getInt64());

@@ -3,8 +3,8 @@
 // simulation prints them; the daemon logs them in the store.
 
 #include <cstdint>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace cvmd {

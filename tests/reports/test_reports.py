@@ -196,6 +196,11 @@ class Reports(unittest.TestCase):
         self.assertIn(f"{bad}:3:", r.stderr)
         self.assertIn("between 0 and 1", r.stderr)
         self.assertFalse(target.exists())
+        bad.write_text("seed: 1\ntemplates:\n  [a, b]: {open: 0.5}\n")  # a key that is no name
+        r = self.cvmd_at(self.dir, "simulate", "--from", "2026-03-01", "--days", "5", "--respond", str(bad),
+                         "--record-into", str(target), expect=1)
+        self.assertIn(f"{bad}:3:", r.stderr)
+        self.assertFalse(target.exists())
 
 
 class OptimizedForClicks(unittest.TestCase):
@@ -288,6 +293,22 @@ class OutcomesFile(unittest.TestCase):
         self.assertIn("outcomes.csv:4: customer a appears twice in experiment x (first on line 2)", r.stderr)
         self.assertIn("outcomes.csv:5: revenue", r.stderr)
         self.assertEqual(r.stdout, "")
+
+    def test_a_file_without_the_columns_or_with_objects_as_names_is_refused(self):
+        r = self.report("experiment,variant,customer\n", expect=1)
+        self.assertIn("outcomes.csv:1: the header has no column 'customer_id'", r.stderr)
+        self.assertIn("outcomes.csv:1: the header has no column 'converted'", r.stderr)
+        path = self.dir / "outcomes.jsonl"
+        path.write_text('{"experiment": {"x": 1}, "variant": "a", "customer_id": "c1", "converted": true}\n'
+                        '{"experiment": "e", "variant": ["b"], "customer_id": "c2", "converted": false}\n')
+        r = subprocess.run([CVMD, "--config", str(self.dir / "cvmd.yaml"), "report", "ab", "--outcomes", str(path)],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("outcomes.jsonl:1: experiment must be a text", r.stderr)
+        self.assertIn("outcomes.jsonl:2: variant must be a text", r.stderr)
+        r = subprocess.run([CVMD, "--config", str(self.dir / "cvmd.yaml"), "report", "ab", "--outcomes", str(path),
+                            "--metric", "clicks"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
 
     def test_no_recipients_at_all(self):
         r = self.report("experiment,variant,customer_id,converted,revenue\n")
