@@ -21,6 +21,9 @@ struct Interval
   double low = 0, high = 0;
 };
 
+// Counts that make sense: finite, not negative, no more successes than trials.
+bool valid_counts(double successes, double n);
+
 // The two-sided 95% normal quantile.
 inline constexpr double z95 = 1.959963984540054;
 
@@ -90,47 +93,5 @@ std::optional<Interval> welch_interval(const Sample& variant, const Sample& cont
 // variance under the null is that of two arms at p_control, as in Evan Miller's sample
 // size calculator. Empty for delta = 0 or rates outside [0, 1].
 std::optional<double> sample_size_per_arm(double p_control, double delta);
-
-struct ArmInput
-{
-  std::string name;
-  double recipients = 0;
-  double conversions = 0;
-  Sample revenue;
-};
-
-struct ArmResult
-{
-  std::string name;
-  double recipients = 0, conversions = 0;
-  std::optional<double> rate;
-  std::optional<Interval> rate_interval;
-  // Against the control; empty for the control itself.
-  std::optional<double> uplift_absolute;
-  std::optional<Interval> uplift_absolute_interval;
-  std::optional<double> uplift_relative;
-  std::optional<Interval> uplift_relative_interval;
-  std::optional<double> p_value;
-  std::optional<double> probability_to_beat_control;
-  // Among the arms that have recipients, when there are at least two of them.
-  std::optional<double> probability_best;
-  std::optional<double> revenue_per_recipient;
-  std::optional<Interval> revenue_difference_interval;
-  bool is_control = false;
-};
-
-struct ExperimentAnalysis
-{
-  std::vector<ArmResult> arms;
-  std::vector<std::string> warnings; // in a fixed order: the same data gives the same text
-};
-
-// arms[0] is the control (the caller picks it); `still_running`: the experiment is still
-// enrolling, so a significant result may be an artefact of looking early.
-// Without a control (`has_control` false) the arms are listed with their rates and their
-// probability of being best, and nothing is compared.
-// `successes` names them in the notes: "conversions" or "clicks".
-ExperimentAnalysis analyze(const std::vector<ArmInput>& arms, bool still_running, bool has_control = true,
-                           const std::string& successes = "conversions");
 
 } // namespace cvmd::stats

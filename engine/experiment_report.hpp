@@ -3,7 +3,7 @@
 // assignments (splits and holdouts) or from outcomes exported elsewhere
 // (CSV `experiment,variant,customer_id,converted,revenue`).
 
-#include "engine/ab_stats.hpp"
+#include "engine/ab_analysis.hpp"
 #include "engine/result.hpp"
 #include "engine/store.hpp"
 #include "engine/table.hpp"

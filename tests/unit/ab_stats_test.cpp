@@ -1,4 +1,4 @@
-#include "engine/ab_stats.hpp"
+#include "engine/ab_analysis.hpp"
 
 #include <doctest/doctest.h>
 
