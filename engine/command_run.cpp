@@ -250,7 +250,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   store.for_each_order_between(
     start, now,
     [&](const OrderRow& o) {
-      orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, false});
+      orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, false, {}});
     },
     {0, stored_orders});
   if (last && seen_events) {
@@ -265,7 +265,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     store.for_each_order_between(
       ever, start,
       [&](const OrderRow& o) {
-        orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, true});
+        orchestrator.schedule({o.customer_id, "order", o.ordered_at, {}, o.amount_cents, o.order_id, true, {}});
       },
       {*seen_orders, stored_orders});
   }

@@ -161,7 +161,7 @@ respond(const ResponseModel& model, const Decision& d, std::int64_t aov_cents)
   const auto amount = aov_cents > 0 ? aov_cents : 3000;
   const auto order = [&](std::int64_t at, const std::string& key) {
     Response r;
-    r.event = {d.customer, "order", at, {}, amount, "sim-" + key, false};
+    r.event = {d.customer, "order", at, {}, amount, "sim-" + key, false, {}};
     out.push_back(std::move(r));
   };
   if (d.action == Action::enter) {
@@ -184,7 +184,7 @@ respond(const ResponseModel& model, const Decision& d, std::int64_t aov_cents)
   auto t = d.at;
   const auto event = [&](const char* type, std::int64_t at) {
     Response response;
-    response.event = {d.customer, type, at, d.template_name, 0, {}, false};
+    response.event = {d.customer, type, at, d.template_name, 0, {}, false, {}};
     response.message_key = d.key;
     response.template_name = d.template_name;
     out.push_back(std::move(response));
