@@ -117,7 +117,10 @@ scenarios_section(const Store& store)
   if (body.empty()) {
     body = "<p>No scenario has run on this store yet.</p>";
   }
-  return section("scenarios", "Scenarios", "Each scenario's funnel: customers who entered and how far they got.", body);
+  return section("scenarios", "Scenarios",
+                 "Each scenario's funnel: customers who entered and how far they got. Converted counts every "
+                 "enrollment whose goal happened, holdouts and orders without a click included.",
+                 body);
 }
 
 std::string
