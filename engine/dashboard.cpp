@@ -35,11 +35,11 @@ money(double amount)
 }
 
 std::string
-segments_section(const Store& store, const MetricsConfig& metrics, std::int64_t at)
+segments_section(const CustomerState& now)
 {
   std::string body;
   for (const char* dimension : {"lifecycle", "value_tier", "rfm_segment"}) {
-    const auto sizes = segment_sizes(store, metrics, dimension, at, at); // one point: `at`
+    const auto sizes = segment_sizes(now, dimension);
     std::vector<charts::Share> shares;
     for (std::size_t s = 0; s < sizes.segments.size(); ++s) {
       shares.push_back({sizes.segments[s], static_cast<std::size_t>(sizes.counts.back()[s]),
@@ -51,21 +51,20 @@ segments_section(const Store& store, const MetricsConfig& metrics, std::int64_t 
 }
 
 std::string
-flow_section(const Store& store, const MetricsConfig& metrics, std::int64_t at)
+flow_section(const CustomerState& before, const CustomerState& now)
 {
-  const auto from = at - 90 * 86400;
-  const auto moved = migration(store, metrics, "lifecycle", from, at);
+  const auto moved = migration(before, now, "lifecycle");
   std::vector<std::vector<std::size_t>> matrix;
   for (const auto& row : moved.counts) {
     matrix.emplace_back(row.begin(), row.end());
   }
-  return section(
-    "flow", "Lifecycle flow",
-    "How customers moved between lifecycle stages over the last 90 days ((none): not a customer yet).",
-    "<figure>" +
-      charts::flow("Lifecycle stages, " + format_time(from).substr(0, 10) + " to " + format_time(at).substr(0, 10),
-                   format_time(from).substr(0, 10), format_time(at).substr(0, 10), moved.segments, matrix) +
-      "</figure>");
+  const auto from = format_time(before.at()).substr(0, 10);
+  const auto to = format_time(now.at()).substr(0, 10);
+  return section("flow", "Lifecycle flow",
+                 "How customers moved between lifecycle stages over the last 90 days ((none): not a customer yet).",
+                 "<figure>" +
+                   charts::flow("Lifecycle stages, " + from + " to " + to, from, to, moved.segments, matrix) +
+                   "</figure>");
 }
 
 std::string
@@ -191,8 +190,10 @@ dashboard_page(const Store& store, const MetricsConfig& metrics, std::int64_t at
   page += "<header><h1>Customer value dashboard</h1><p>As of " + date + " &middot; " +
           std::to_string(store.customer_count()) + " customers, " + std::to_string(store.order_count()) +
           " orders</p></header><main>\n";
-  page += segments_section(store, metrics, at);
-  page += flow_section(store, metrics, at);
+  // Two snapshots serve the segments and the flow: building one is most of the page's cost.
+  const auto now = segment_snapshot(store, metrics, at);
+  page += segments_section(now);
+  page += flow_section(segment_snapshot(store, metrics, at - 90 * 86400), now);
   page += cohorts_section(store, at);
   page += scenarios_section(store);
   page += experiments_section(store);

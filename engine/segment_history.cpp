@@ -49,14 +49,6 @@ attr(const char* name)
   return static_cast<dsl::AttrId>(*dsl::find_attribute(name));
 }
 
-CustomerState
-snapshot(const Store& store, const MetricsConfig& metrics, std::int64_t at)
-{
-  auto m = metrics;
-  m.predict_clv = false; // sizes and stages need no model fits
-  return CustomerState::build(store, at, m);
-}
-
 date::sys_days
 day_of(std::int64_t at)
 {
@@ -81,6 +73,14 @@ month_index(std::int64_t at)
 
 } // namespace
 
+CustomerState
+segment_snapshot(const Store& store, const MetricsConfig& metrics, std::int64_t at)
+{
+  auto m = metrics;
+  m.predict_clv = false; // sizes and stages need no model fits
+  return CustomerState::build(store, at, m);
+}
+
 bool
 is_segment_dimension(const std::string& name)
 {
@@ -103,35 +103,54 @@ segment_sizes(const Store& store, const MetricsConfig& metrics, const std::strin
     out.dates.push_back(t);
   }
   out.dates.push_back(to);
-  const auto dim = attr(dimension.c_str());
-  const auto revenue = attr("revenue");
-  std::vector<std::map<std::string, std::pair<std::int64_t, std::int64_t>>> per_date;
+  std::vector<SegmentSizes> per_date;
   std::set<std::string> seen;
   for (const auto t : out.dates) {
-    const auto state = snapshot(store, metrics, t);
-    auto& sizes = per_date.emplace_back();
-    for (std::size_t i = 0; i < state.size(); ++i) {
-      const auto value = state.text(dim, i);
-      if (value.empty()) {
-        continue;
-      }
-      auto& [count, cents] = sizes[std::string(value)];
-      ++count;
-      cents += std::llround(state.number(revenue, i) * 100);
-    }
-    for (const auto& [name, size] : sizes) {
-      seen.insert(name);
-    }
+    per_date.push_back(segment_sizes(segment_snapshot(store, metrics, t), dimension));
+    seen.insert(per_date.back().segments.begin(), per_date.back().segments.end());
   }
   out.segments = ordered(dimension, seen);
-  for (const auto& sizes : per_date) {
+  for (const auto& one : per_date) {
     auto& counts = out.counts.emplace_back();
     auto& cents = out.revenue_cents.emplace_back();
     for (const auto& s : out.segments) {
-      const auto found = sizes.find(s);
-      counts.push_back(found == sizes.end() ? 0 : found->second.first);
-      cents.push_back(found == sizes.end() ? 0 : found->second.second);
+      const auto at = std::find(one.segments.begin(), one.segments.end(), s);
+      const auto k = static_cast<std::size_t>(at - one.segments.begin());
+      counts.push_back(at == one.segments.end() ? 0 : one.counts[0][k]);
+      cents.push_back(at == one.segments.end() ? 0 : one.revenue_cents[0][k]);
     }
+  }
+  return out;
+}
+
+SegmentSizes
+segment_sizes(const CustomerState& state, const std::string& dimension)
+{
+  SegmentSizes out;
+  out.dimension = dimension;
+  out.dates.push_back(state.at());
+  const auto dim = attr(dimension.c_str());
+  const auto revenue = attr("revenue");
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> sizes;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    const auto value = state.text(dim, i);
+    if (value.empty()) {
+      continue;
+    }
+    auto& [count, cents] = sizes[std::string(value)];
+    ++count;
+    cents += std::llround(state.number(revenue, i) * 100);
+  }
+  for (const auto& [name, size] : sizes) {
+    seen.insert(name);
+  }
+  out.segments = ordered(dimension, seen);
+  auto& counts = out.counts.emplace_back();
+  auto& cents = out.revenue_cents.emplace_back();
+  for (const auto& s : out.segments) {
+    counts.push_back(sizes[s].first);
+    cents.push_back(sizes[s].second);
   }
   return out;
 }
@@ -140,13 +159,17 @@ Migration
 migration(const Store& store, const MetricsConfig& metrics, const std::string& dimension, std::int64_t from,
           std::int64_t to)
 {
+  return migration(segment_snapshot(store, metrics, from), segment_snapshot(store, metrics, to), dimension);
+}
+
+Migration
+migration(const CustomerState& before, const CustomerState& after, const std::string& dimension)
+{
   Migration out;
   out.dimension = dimension;
-  out.from = from;
-  out.to = to;
+  out.from = before.at();
+  out.to = after.at();
   const auto dim = attr(dimension.c_str());
-  const auto before = snapshot(store, metrics, from);
-  const auto after = snapshot(store, metrics, to);
   static const std::string none = "(none)";
   std::map<std::pair<std::string, std::string>, std::int64_t> moves;
   std::set<std::string> seen;

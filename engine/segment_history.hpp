@@ -40,6 +40,14 @@ struct Migration
 
 Migration migration(const Store& store, const MetricsConfig& metrics, const std::string& dimension, std::int64_t from,
                     std::int64_t to);
+// The same from two snapshots already built (a page that shows several things of them).
+Migration migration(const CustomerState& before, const CustomerState& after, const std::string& dimension);
+
+// Sizes and revenue of one snapshot's segments (one date).
+SegmentSizes segment_sizes(const CustomerState& state, const std::string& dimension);
+
+// A snapshot for segments and stages: no model fits.
+CustomerState segment_snapshot(const Store& store, const MetricsConfig& metrics, std::int64_t at);
 
 struct Cohorts
 {
