@@ -30,15 +30,15 @@ OrderPipeline::~OrderPipeline()
 void
 OrderPipeline::push(const OrderRow& row)
 {
-  auto& slot = m_filling[m_filled++];
-  // Assigning into the slot keeps its string buffers: no allocation once they have grown.
-  slot.order_id = row.order_id;
-  slot.customer_id = row.customer_id;
-  slot.ordered_at = row.ordered_at;
-  slot.amount_cents = row.amount_cents;
-  slot.currency = row.currency;
-  slot.category = row.category;
-  if (m_filled == m_filling.size()) {
+  slot() = row; // assigning keeps the slot's string buffers: no allocation once they have grown
+  push_slot();
+}
+
+void
+OrderPipeline::push_slot()
+{
+  m_writer.note_bulk_customer(m_filling[m_filled].customer_id);
+  if (++m_filled == m_filling.size()) {
     hand_over();
   }
 }

@@ -21,6 +21,10 @@ public:
   OrderPipeline& operator=(const OrderPipeline&) = delete;
 
   void push(const OrderRow& row);
+  // The row the next push would fill, to be filled in place (its buffers are reused) and
+  // handed over with push_slot(); filling it without pushing leaves it for the next row.
+  OrderRow& slot() { return m_filling[m_filled]; }
+  void push_slot();
   // Waits until every pushed order is written; rethrows the writer thread's error.
   void finish();
 

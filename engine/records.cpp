@@ -4,6 +4,7 @@
 #include <csv.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -66,6 +67,33 @@ public:
     }
   }
 
+  // The next line with its newline (one is added at the end of the file): a view into the
+  // block when the whole line is there, else `storage`; valid until the next call.
+  bool next_with_newline(std::string_view& line, std::string& storage)
+  {
+    if (m_pos == m_end) {
+      m_in.read(m_buffer.data(), static_cast<std::streamsize>(m_buffer.size()));
+      m_end = static_cast<std::size_t>(m_in.gcount());
+      m_pos = 0;
+      if (m_end == 0) {
+        return false;
+      }
+    }
+    const char* start = m_buffer.data() + m_pos;
+    if (const auto* newline = static_cast<const char*>(std::memchr(start, '\n', m_end - m_pos))) {
+      const auto length = static_cast<std::size_t>(newline - start) + 1;
+      line = std::string_view(start, length);
+      m_pos += length;
+      return true;
+    }
+    if (!next(storage)) {
+      return false;
+    }
+    storage += '\n';
+    line = storage;
+    return true;
+  }
+
 private:
   std::istream& m_in;
   std::vector<char> m_buffer;
@@ -116,6 +144,8 @@ struct CsvState
     }
     if (!self.have_header) {
       self.have_header = true;
+      static std::atomic<std::size_t> layouts{0};
+      self.record.layout = ++layouts;
       for (std::size_t i = 0; i < self.header.size(); ++i) {
         self.record.fields.emplace_back(self.header[i], std::string());
         for (std::size_t k = 0; k < i; ++k) {
@@ -153,18 +183,18 @@ read_csv(RecordSource& source, std::ifstream& in)
   } free_parser{&parser};
   CsvState state{source, 0, 0, 0, {}, false, {}, {}};
   LineReader reader(in);
-  std::string line;
+  std::string storage;
+  std::string_view line; // with its newline
   std::uintmax_t bytes = 0;
-  while (reader.next(line)) {
+  while (reader.next_with_newline(line, storage)) {
     ++state.line;
-    bytes += line.size() + 1;
-    if (line.size() > max_line_bytes) {
+    bytes += line.size();
+    if (line.size() > max_line_bytes + 1) {
       return Result<bool>::failure(source.path + ":" + std::to_string(state.line) + ": line longer than 1 MiB");
     }
-    if (state.line == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
-      line.erase(0, 3);
+    if (state.line == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") {
+      line.remove_prefix(3);
     }
-    line += '\n';
     if (csv_parse(&parser, line.data(), line.size(), CsvState::on_field, CsvState::on_row, &state) != line.size()) {
       return Result<bool>::failure(source.path + ":" + std::to_string(state.line) +
                                    ": not valid CSV: " + csv_strerror(csv_error(&parser)));

@@ -17,6 +17,9 @@ struct Record
   std::size_t line = 0;
   std::vector<std::pair<std::string, std::string>> fields; // name, value (as text)
   std::vector<std::string> structured;                     // JSON Lines: fields that held an object, array or boolean
+  // Nonzero: every record with this value has the same field names in the same places (a
+  // CSV file's rows, named by its header), so a reader may look the names up once.
+  std::size_t layout = 0;
 
   const std::string* find(const std::string& name) const;
   bool is_structured(const std::string& name) const;

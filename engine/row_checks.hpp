@@ -13,11 +13,23 @@ namespace cvmd {
 
 std::string_view trim(std::string_view text);
 // An id names one customer or order forever: printable, short, no surrounding blanks.
-std::string check_id(const std::string& name, const std::string& value);
+std::string check_id(std::string_view name, const std::string& value);
 
 std::string parse_customer(const Record& record, CustomerRow& row);
 // `now`: times more than a day after it are refused; `scratch` is reused between rows.
 std::string parse_order(const Record& record, std::int64_t now, OrderRow& row, std::string& scratch);
+// The same with the order's fields found already (the required ones are not null): an
+// import of a CSV file looks the columns up once for all rows.
+struct OrderFields
+{
+  const std::string* order_id = nullptr;
+  const std::string* customer_id = nullptr;
+  const std::string* ordered_at = nullptr;
+  const std::string* amount = nullptr;
+  const std::string* currency = nullptr; // optional
+  const std::string* category = nullptr; // optional
+};
+std::string parse_order(const OrderFields& fields, std::int64_t now, OrderRow& row, std::string& scratch);
 std::string parse_event(const Record& record, std::int64_t now, EventRow& row);
 
 } // namespace cvmd

@@ -74,8 +74,15 @@ parse_time(const std::string& text)
     return Result<std::int64_t>::failure(shown(text) + " is before 1900");
   }
   // Offsets beyond ±18:00 do not exist.
-  if (text.size() > 19) {
-    const auto sign = text.find_last_of("+-");
+  if (text.size() > 19 && text.back() != 'Z' && text.back() != 'z') {
+    // The last sign, by hand: find_last_of looks each character up in the set.
+    auto sign = std::string::npos;
+    for (auto k = text.size(); k-- > 0;) {
+      if (text[k] == '+' || text[k] == '-') {
+        sign = k;
+        break;
+      }
+    }
     if (sign != std::string::npos && sign >= 19 && text.size() - sign == 6 && text[sign + 3] == ':') {
       const int hours = std::atoi(text.substr(sign + 1, 2).c_str());
       const int minutes = std::atoi(text.substr(sign + 4, 2).c_str());

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace fs = std::filesystem;
 using namespace cvmd;
@@ -217,6 +218,77 @@ TEST_SUITE("import")
     auto again = import(*store, ImportKind::orders, path);
     CHECK(again.unchanged == 9000);
     CHECK(store->order_count() == 9000);
+  }
+
+  TEST_CASE("a first load creates exactly the customers not stored yet, by a walk of the key or by lookups")
+  {
+    // Few stored customers against many named: the stored key is walked alongside.
+    Workspace w;
+    auto store = w.store();
+    import(*store, ImportKind::customers,
+           w.file("c.csv", "customer_id,email\nc1,c1@b.example\nc3,c3@b.example\nc5,c5@b.example\nd9,d9@b.example\n"));
+    std::string csv = "order_id,customer_id,ordered_at,amount\n";
+    for (int i = 0; i < 70; ++i) {
+      csv += "o" + std::to_string(i) + ",c" + std::to_string(i % 7) + ",2026-01-05,1\n";
+    }
+    CHECK(import(*store, ImportKind::orders, w.file("o.csv", csv)).inserted == 70);
+    CHECK(store->customer_count() == 8); // c0..c6 and d9
+    for (const char* id : {"c1", "c3", "c5", "d9"}) {
+      CHECK(store->customer(id)->fields.at("email") == std::string(id) + "@b.example");
+    }
+    CHECK_FALSE(store->customer("c0")->fields.count("email"));
+
+    // Many stored customers against few named: each is looked up.
+    Workspace w2;
+    auto many = w2.store();
+    std::string customers = "customer_id,email\n";
+    for (int i = 0; i < 100; ++i) {
+      customers += "k" + std::to_string(i) + ",k" + std::to_string(i) + "@b.example\n";
+    }
+    import(*many, ImportKind::customers, w2.file("c.csv", customers));
+    CHECK(import(*many, ImportKind::orders, w2.file("o.csv", "order_id,customer_id,ordered_at,amount\n"
+                                                               "o1,k7,2026-01-05,1\no2,new,2026-01-05,2\n"))
+            .inserted == 2);
+    CHECK(many->customer_count() == 101);
+    CHECK(many->customer("k7")->fields.at("email") == "k7@b.example");
+    CHECK(many->customer("new"));
+  }
+
+  TEST_CASE("CSV lines across read blocks, quoted newlines, a BOM and CRLF keep their fields and line numbers")
+  {
+    Workspace w;
+    auto store = w.store();
+    std::string csv = "\xEF\xBB\xBForder_id,customer_id,ordered_at,amount,category\r\n";
+    std::map<std::string, std::string> categories;
+    for (int i = 0; i < 3000; ++i) { // about 130 KiB: lines cross the 64 KiB blocks
+      std::string category = "cat" + std::to_string(i);
+      if (i == 1000) {
+        category = std::string(70000, 'x'); // longer than a block
+      }
+      const bool quoted = i % 500 == 7;
+      if (quoted) {
+        category = "two\nlines, \"quoted\"";
+      }
+      std::string field = category;
+      if (quoted) {
+        field = "\"two\nlines, \"\"quoted\"\"\"";
+      }
+      csv += "o" + std::to_string(i) + ",c" + std::to_string(i % 13) + ",2026-01-05T10:00:00Z,1.5," + field + "\r\n";
+      categories["o" + std::to_string(i)] = category;
+    }
+    auto report = import(*store, ImportKind::orders, w.file("o.csv", csv));
+    CHECK(report.bad == 0);
+    CHECK(report.inserted == 3000);
+    std::size_t same = 0;
+    store->for_each_order_between(0, now, [&](const OrderRow& o) { same += categories.at(o.order_id) == o.category; });
+    CHECK(same == 3000);
+
+    // Line numbers count the lines inside quoted fields: 6 rows hold 2 lines each before row 3000.
+    Workspace w2;
+    auto fresh = w2.store();
+    auto bad = import(*fresh, ImportKind::orders, w2.file("bad.csv", csv + "o3000,c1,2026-01-05,ten\r\n"));
+    REQUIRE(bad.problems.size() == 1);
+    CHECK(bad.problems[0].find("bad.csv:" + std::to_string(1 + 3000 + 6 + 1) + ": ") != std::string::npos);
   }
 
   TEST_CASE("the same order id twice in a first load: identical rows count once, different ones are refused with their line")
