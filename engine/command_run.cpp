@@ -52,6 +52,37 @@ compile_pinned(const std::string& json, const dsl::TemplateCatalog& templates)
   return loaded.program ? std::make_unique<dsl::Program>(std::move(*loaded.program)) : nullptr;
 }
 
+// The event types whose history a cycle needs: those the conditions ask about (opened,
+// clicked, did NAME) and unsubscribes (the consent check before every send). Other events
+// matter to a cycle only while they are new; their history is not read at all.
+void
+add_history_types(const dsl::Program& program, std::set<std::string>& types)
+{
+  const auto add = [&](const dsl::Condition& condition) {
+    for (const auto& n : condition.nodes) {
+      if (n.kind != dsl::NodeKind::event) {
+        continue;
+      }
+      if (n.event == dsl::EventKind::opened || n.event == dsl::EventKind::clicked) {
+        types.insert(dsl::to_string(n.event));
+      } else if (n.event == dsl::EventKind::did && n.count) {
+        types.insert(program.strings[n.text]);
+      }
+    }
+  };
+  for (const auto& s : program.scenarios) {
+    add(s.when);
+    add(s.where);
+    add(s.exit);
+    for (const auto& step : s.steps) {
+      add(step.condition);
+    }
+  }
+  for (const auto& segment : program.segments) {
+    add(segment);
+  }
+}
+
 std::string
 default_templates_directory(const Config& config)
 {
@@ -238,9 +269,15 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
   const auto seen_orders = store.meta_time("last_order_seq");
   const auto seen_events = store.meta_time("last_event_id");
   constexpr auto ever = std::numeric_limits<std::int64_t>::min();
-  store.for_each_event(ever, start, [&](const EventRow& row) {
-    orchestrator.add_history(event_of(row, false));
-  });
+  std::set<std::string> history_types{"unsubscribed"};
+  add_history_types(program, history_types);
+  for (const auto& [key, pinned] : pinned_versions) {
+    if (pinned) {
+      add_history_types(*pinned, history_types);
+    }
+  }
+  store.for_each_event(
+    ever, start, [&](const EventRow& row) { orchestrator.add_history(event_of(row, false)); }, {}, &history_types);
   store.for_each_event(
     start, now,
     [&](const EventRow& row) {

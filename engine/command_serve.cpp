@@ -28,13 +28,97 @@ wall_now()
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Checkpoints the WAL on a thread and connection of its own, so that no commit of the event
+// API (or of a cycle) waits for the store's file to be written and synced: SQLite would
+// otherwise checkpoint inside whichever commit filled the WAL to 1000 pages.
+class Checkpointer
+{
+public:
+  static constexpr int pages = 1000; // SQLite's own automatic checkpoint point
+
+  explicit Checkpointer(const std::string& path) : m_store(Store::open(path))
+  {
+    if (m_store) {
+      m_thread = std::thread([this] { loop(); });
+    } else {
+      std::cerr << "cvmd serve: checkpoints stay in the commits: " << m_store.error() << "\n";
+    }
+  }
+  ~Checkpointer()
+  {
+    {
+      std::lock_guard lock(m_signal->mutex);
+      m_signal->stopping = true;
+    }
+    m_signal->wake.notify_one();
+    if (m_thread.joinable()) {
+      m_thread.join();
+    }
+  }
+
+  // Commits on `store` leave the checkpoints to this thread (when it could open the store).
+  void take_over(Store& store)
+  {
+    if (m_thread.joinable()) {
+      store.checkpoint_elsewhere(pages, [signal = m_signal] { signal->ask(); });
+    }
+  }
+
+private:
+  // Shared with the connections' hooks, which may outlive the thread.
+  struct Signal
+  {
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool due = false;
+    bool stopping = false;
+
+    void ask()
+    {
+      {
+        std::lock_guard lock(mutex);
+        if (due) {
+          return;
+        }
+        due = true;
+      }
+      wake.notify_one();
+    }
+  };
+
+  void loop()
+  {
+    auto& s = *m_signal;
+    std::unique_lock lock(s.mutex);
+    while (true) {
+      s.wake.wait(lock, [&s] { return s.due || s.stopping; });
+      if (s.stopping) {
+        return;
+      }
+      s.due = false;
+      lock.unlock();
+      try {
+        (*m_store)->checkpoint();
+      } catch (const std::exception& e) {
+        std::cerr << "cvmd serve: checkpoint: " << e.what() << "\n"; // the next commit asks again
+      }
+      lock.lock();
+    }
+  }
+
+  Result<std::unique_ptr<Store>> m_store;
+  std::shared_ptr<Signal> m_signal = std::make_shared<Signal>();
+  std::thread m_thread; // last: starts once everything above is ready
+};
+
 // Runs cycles on its own connection: every server.cycle_every, and a second after events
 // arrived (so that an order or an event is acted on at once, a batch at a time).
 class Scheduler
 {
 public:
-  Scheduler(const Config& config, std::string store_path, DaemonState& state)
-    : m_config(config), m_path(std::move(store_path)), m_state(state), m_thread([this] { loop(); })
+  Scheduler(const Config& config, std::string store_path, DaemonState& state, Checkpointer& checkpointer)
+    : m_config(config), m_path(std::move(store_path)), m_state(state), m_checkpointer(checkpointer),
+      m_thread([this] { loop(); })
   {
   }
   ~Scheduler() { stop(); }
@@ -71,6 +155,7 @@ private:
       m_state.count_cycle(0, 2);
       return;
     }
+    m_checkpointer.take_over(**store);
     while (true) {
       const auto started = std::chrono::steady_clock::now();
       int exit_code = 2;
@@ -101,6 +186,7 @@ private:
   const Config& m_config;
   std::string m_path;
   DaemonState& m_state;
+  Checkpointer& m_checkpointer;
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_poked = false;
@@ -135,6 +221,8 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     json_lines.emplace(); // every line printed from here on is one JSON object
   }
   store.keep_temporaries_in_memory();
+  Checkpointer checkpointer(store.path());
+  checkpointer.take_over(store);
   DaemonState state;
   EventApi events(store, config.server.api_tokens, wall_now);
   std::optional<Scheduler> scheduler;
@@ -188,7 +276,7 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       defer_work = defer;
       events.set_defer(std::move(defer));
       std::cout << "cvmd serve: listening on " << address << std::endl;
-      scheduler.emplace(config, store.path(), state);
+      scheduler.emplace(config, store.path(), state, checkpointer);
     },
     [&] {
       // Scenario and template files are read at every cycle: SIGHUP just brings the next one

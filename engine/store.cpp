@@ -3,9 +3,11 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sqlite3.h>
 #include <stdexcept>
 #include <thread>
+#include <xxhash.h>
 
 namespace cvmd {
 
@@ -21,6 +23,42 @@ constexpr int sort_cache_kib = 16384;
 
 const std::string order_indexes = "CREATE UNIQUE INDEX orders_by_id ON orders(order_id);"
                                   "CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at, amount_cents);";
+
+// The outcome log's views (v8); v9 rebuilds the events table under them.
+const std::string outcome_views = R"sql(
+CREATE VIEW message_events AS
+  SELECT o.message_key, o.enrollment_id, o.customer_id, o.scenario, o.variant, o.channel, o.template,
+         ev.type, ev.at, ev.properties
+  FROM events ev JOIN outbox o ON o.message_key = json_extract(ev.properties, '$.message_key')
+    AND o.customer_id = ev.customer_id
+  WHERE ev.type IN ('opened', 'clicked', 'unsubscribed', 'delivery_report') AND json_valid(ev.properties);
+CREATE VIEW outcomes AS
+  SELECT message_key, enrollment_id, customer_id, scenario, '' AS experiment, variant, channel, template,
+         'sent' AS outcome, done_at AS at, 0 AS revenue_cents
+    FROM outbox WHERE state = 'sent' AND scenario <> ''
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         'delivered', done_at, 0
+    FROM outbox WHERE state = 'sent' AND scenario <> '' AND channel <> 'sms'
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         'bounced', done_at, 0
+    FROM outbox WHERE state = 'failed' AND scenario <> ''
+  UNION ALL
+  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
+         CASE WHEN type <> 'delivery_report' THEN type
+              WHEN json_extract(properties, '$.status') = 1 THEN 'delivered'
+              ELSE 'bounced' END,
+         at, 0
+    FROM message_events
+    WHERE scenario <> '' AND (type <> 'delivery_report' OR json_extract(properties, '$.status') IN (1, 2, 16))
+  UNION ALL
+  SELECT NULL, enrollment_id, customer_id, scenario, '', variant, '', '', 'converted', at, revenue_cents
+    FROM decisions WHERE action = 'convert'
+  UNION ALL
+  SELECT NULL, enrollment_id, customer_id, scenario, experiment, variant, '', '', 'assigned', at, 0
+    FROM assignments;
+)sql";
 
 // Each entry moves the schema one version up; applied in order, inside one transaction.
 const std::string migrations[] = {
@@ -223,39 +261,35 @@ CREATE TABLE assignments (
 CREATE INDEX assignments_by_experiment ON assignments(scenario, experiment);
 CREATE INDEX decisions_by_enrollment ON decisions(enrollment_id, action);
 CREATE INDEX outbox_by_enrollment ON outbox(enrollment_id);
-CREATE VIEW message_events AS
-  SELECT o.message_key, o.enrollment_id, o.customer_id, o.scenario, o.variant, o.channel, o.template,
-         ev.type, ev.at, ev.properties
-  FROM events ev JOIN outbox o ON o.message_key = json_extract(ev.properties, '$.message_key')
-    AND o.customer_id = ev.customer_id
-  WHERE ev.type IN ('opened', 'clicked', 'unsubscribed', 'delivery_report') AND json_valid(ev.properties);
-CREATE VIEW outcomes AS
-  SELECT message_key, enrollment_id, customer_id, scenario, '' AS experiment, variant, channel, template,
-         'sent' AS outcome, done_at AS at, 0 AS revenue_cents
-    FROM outbox WHERE state = 'sent' AND scenario <> ''
-  UNION ALL
-  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
-         'delivered', done_at, 0
-    FROM outbox WHERE state = 'sent' AND scenario <> '' AND channel <> 'sms'
-  UNION ALL
-  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
-         'bounced', done_at, 0
-    FROM outbox WHERE state = 'failed' AND scenario <> ''
-  UNION ALL
-  SELECT message_key, enrollment_id, customer_id, scenario, '', variant, channel, template,
-         CASE WHEN type <> 'delivery_report' THEN type
-              WHEN json_extract(properties, '$.status') = 1 THEN 'delivered'
-              ELSE 'bounced' END,
-         at, 0
-    FROM message_events
-    WHERE scenario <> '' AND (type <> 'delivery_report' OR json_extract(properties, '$.status') IN (1, 2, 16))
-  UNION ALL
-  SELECT NULL, enrollment_id, customer_id, scenario, '', variant, '', '', 'converted', at, revenue_cents
-    FROM decisions WHERE action = 'convert'
-  UNION ALL
-  SELECT NULL, enrollment_id, customer_id, scenario, experiment, variant, '', '', 'assigned', at, 0
-    FROM assignments;
-)sql",
+)sql" + outcome_views,
+  // v9: events in the order they are read and written. The unique key (customer_id, type,
+  // at, properties) held every event's properties a second time and put each new event
+  // beside its customer's older ones, so a commit of a few hundred events rewrote a page per
+  // customer. Now a 64-bit digest of customer, type and properties stands for them in the
+  // key (a repeat is still compared column by column, see insert_event), the key begins with
+  // the type and the time, so that new events land at the end of their type's range and a
+  // cycle reads only the types its scenarios ask about; an index on the time serves the
+  // events that fall due in a cycle, and a small one finds a customer's unsubscribes.
+  R"sql(
+DROP VIEW outcomes;
+DROP VIEW message_events;
+CREATE TABLE events_v9 (
+  event_id    INTEGER PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+  type        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  properties  TEXT NOT NULL DEFAULT '',
+  digest      INTEGER NOT NULL
+);
+INSERT INTO events_v9 (event_id, customer_id, type, at, properties, digest)
+  SELECT event_id, customer_id, type, at, properties, cvmd_event_digest(customer_id, type, properties)
+  FROM events ORDER BY event_id;
+DROP TABLE events;
+ALTER TABLE events_v9 RENAME TO events;
+CREATE INDEX events_by_type ON events(type, at, digest);
+CREATE INDEX events_by_time ON events(at);
+CREATE INDEX events_unsubscribed ON events(customer_id) WHERE type = 'unsubscribed';
+)sql" + outcome_views,
 };
 
 } // namespace
@@ -293,8 +327,22 @@ public:
   }
   std::int64_t integer(int k) const { return sqlite3_column_int64(m_stmt, k); }
   bool is_null(int k) const { return sqlite3_column_type(m_stmt, k) == SQLITE_NULL; }
+  // Parameters count from 1; a text must outlive the statement's steps.
+  void bind(int k, std::int64_t value) { check(sqlite3_bind_int64(m_stmt, k, value)); }
+  void bind(int k, std::string_view text)
+  {
+    check(sqlite3_bind_text(m_stmt, k, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+  }
+  sqlite3_stmt* handle() const { return m_stmt; }
 
 private:
+  void check(int rc) const
+  {
+    if (rc != SQLITE_OK) {
+      throw SQLite::Exception(m_db, rc);
+    }
+  }
+
   sqlite3* m_db;
   sqlite3_stmt* m_stmt = nullptr;
 };
@@ -308,6 +356,42 @@ customer_fields()
                                                   "timezone", "country", "acquisition_channel"};
   return fields;
 }
+
+std::int64_t
+event_digest(std::string_view customer_id, std::string_view type, std::string_view properties)
+{
+  // Each text with its length before it: ("ab", "c") and ("a", "bc") differ.
+  thread_local std::string bytes;
+  bytes.clear();
+  for (const auto text : {customer_id, type, properties}) {
+    const auto size = static_cast<std::uint64_t>(text.size());
+    bytes.append(reinterpret_cast<const char*>(&size), sizeof size);
+    bytes.append(text);
+  }
+  const std::uint64_t digest = XXH64(bytes.data(), bytes.size(), 0);
+  std::int64_t stored;
+  std::memcpy(&stored, &digest, sizeof stored); // SQLite integers are signed
+  return stored;
+}
+
+namespace {
+
+std::string_view
+argument_text(sqlite3_value* value)
+{
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+  return {text ? text : "", static_cast<std::size_t>(sqlite3_value_bytes(value))};
+}
+
+// cvmd_event_digest(customer_id, type, properties), for the migration to v9.
+void
+sql_event_digest(sqlite3_context* context, int, sqlite3_value** values)
+{
+  sqlite3_result_int64(context, event_digest(argument_text(values[0]), argument_text(values[1]),
+                                             argument_text(values[2])));
+}
+
+} // namespace
 
 Store::Store(std::string path, std::unique_ptr<SQLite::Database> db)
   : m_path(std::move(path)),
@@ -334,6 +418,8 @@ Store::open(const std::string& path)
     db->exec("PRAGMA synchronous = NORMAL");
     db->exec("PRAGMA cache_size = -" + std::to_string(cache_kib)); // imports touch the whole orders index
     db->setBusyTimeout(5000);
+    sqlite3_create_function_v2(db->getHandle(), "cvmd_event_digest", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                               sql_event_digest, nullptr, nullptr, nullptr);
     std::unique_ptr<Store> store(new Store(path, std::move(db)));
     store->migrate();
     return store;
@@ -723,18 +809,70 @@ Store::Writer::compare_order(const OrderRow& row)
 InsertOutcome
 Store::Writer::insert_event(const EventRow& row)
 {
-  auto& insert = statement("INSERT OR IGNORE INTO events (customer_id, type, at, properties) VALUES (?, ?, ?, ?)");
-  insert.bind(1, row.customer_id);
-  insert.bind(2, row.type);
+  // The same event stored twice is one row: found by its digest in events_by_type, and
+  // compared column by column, so that two events whose digests collide both stay.
+  // Two statements, not one INSERT ... SELECT ... WHERE NOT EXISTS: SQLite gives a statement
+  // that may write several rows a statement journal of its own, and opening and closing it
+  // for every event cost more than the insert itself. The index is named: the planner would
+  // otherwise weigh the partial index events_unsubscribed against the bound type, and a
+  // statement whose plan depends on a bound value is prepared again at each new binding.
+  const auto digest = static_cast<int64_t>(event_digest(row.customer_id, row.type, row.properties));
+  auto& stored = statement("SELECT 1 FROM events INDEXED BY events_by_type WHERE type = ?1 AND at = ?2 AND digest = ?3 "
+                           "AND customer_id = ?4 AND properties = ?5");
+  stored.bindNoCopy(1, row.type);
+  stored.bind(2, static_cast<int64_t>(row.at));
+  stored.bind(3, digest);
+  stored.bindNoCopy(4, row.customer_id);
+  stored.bindNoCopy(5, row.properties);
+  const bool repeated = stored.executeStep();
+  stored.reset();
+  if (repeated) {
+    return InsertOutcome::unchanged;
+  }
+  auto& insert = statement("INSERT INTO events (customer_id, type, at, properties, digest) VALUES (?, ?, ?, ?, ?)");
+  insert.bindNoCopy(1, row.customer_id);
+  insert.bindNoCopy(2, row.type);
   insert.bind(3, static_cast<int64_t>(row.at));
-  insert.bind(4, row.properties);
-  return insert.exec() == 1 ? InsertOutcome::inserted : InsertOutcome::unchanged;
+  insert.bindNoCopy(4, row.properties);
+  insert.bind(5, digest);
+  insert.exec();
+  return InsertOutcome::inserted;
 }
 
 void
 Store::keep_temporaries_in_memory()
 {
   m_db->exec("PRAGMA temp_store = MEMORY");
+}
+
+void
+Store::checkpoint_elsewhere(int pages, std::function<void()> full)
+{
+  m_wal_hook = std::make_unique<WalHook>(WalHook{pages, std::move(full)});
+  // Replaces SQLite's automatic checkpoint on this connection (which is a WAL hook too).
+  sqlite3_wal_hook(
+    m_db->getHandle(),
+    [](void* hook, sqlite3*, const char*, int in_wal) {
+      const auto& h = *static_cast<WalHook*>(hook);
+      if (in_wal >= h.pages) {
+        h.full();
+      }
+      return SQLITE_OK;
+    },
+    m_wal_hook.get());
+}
+
+int
+Store::checkpoint()
+{
+  int in_wal = 0;
+  int copied = 0;
+  const int rc =
+    sqlite3_wal_checkpoint_v2(m_db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_wal, &copied);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    throw SQLite::Exception(m_db->getHandle(), rc);
+  }
+  return in_wal - copied;
 }
 
 void
@@ -876,20 +1014,46 @@ const char* const customer_columns = "customer_id, email, phone, first_name, las
 
 void
 Store::for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit,
-                      Arrivals arrivals) const
+                      Arrivals arrivals, const std::set<std::string>* types) const
 {
-  SQLite::Statement query(*m_db, "SELECT customer_id, type, at, properties FROM events WHERE at > ? AND at <= ? "
-                                 "AND event_id > ? AND event_id <= ? ORDER BY at, event_id");
-  query.bind(1, static_cast<int64_t>(after));
-  query.bind(2, static_cast<int64_t>(until));
-  query.bind(3, static_cast<int64_t>(arrivals.after));
-  query.bind(4, static_cast<int64_t>(arrivals.upto));
+  // Each kind of question through the index that answers it: the types a cycle asks about
+  // (events_by_type), the rows stored since a moment (by event_id), or the time (events_by_time).
+  std::string sql = "SELECT customer_id, type, at, properties, event_id FROM events ";
+  if (types) {
+    if (types->empty()) {
+      return;
+    }
+    sql += "INDEXED BY events_by_type WHERE type IN (";
+    for (std::size_t k = 0; k < types->size(); ++k) {
+      sql += k ? ", ?" : "?";
+    }
+    sql += ") AND at > :after AND at <= :until AND +event_id > :first AND +event_id <= :last";
+  } else if (arrivals.after > 0) {
+    sql += "WHERE event_id > :first AND event_id <= :last AND +at > :after AND +at <= :until";
+  } else {
+    sql += "INDEXED BY events_by_time WHERE at > :after AND at <= :until AND +event_id > :first AND +event_id <= :last";
+  }
+  sql += " ORDER BY at, event_id";
+  RawStatement query(m_db->getHandle(), sql);
+  int k = 0;
+  if (types) {
+    for (const auto& type : *types) {
+      query.bind(++k, std::string_view(type));
+    }
+  }
+  const auto named = [&](const char* name, std::int64_t value) {
+    query.bind(sqlite3_bind_parameter_index(query.handle(), name), value);
+  };
+  named(":after", after);
+  named(":until", until);
+  named(":first", arrivals.after);
+  named(":last", arrivals.upto);
   EventRow row;
-  while (query.executeStep()) {
-    row.customer_id = query.getColumn(0).getString();
-    row.type = query.getColumn(1).getString();
-    row.at = query.getColumn(2).getInt64();
-    row.properties = query.getColumn(3).getString();
+  while (query.step()) {
+    row.customer_id.assign(query.text(0));
+    row.type.assign(query.text(1));
+    row.at = query.integer(2);
+    row.properties.assign(query.text(3));
     visit(row);
   }
 }

@@ -168,7 +168,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 8;
+  static constexpr int schema_version = 9;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -259,9 +259,10 @@ public:
   // A second, read-only connection to the same store, for reading on another thread.
   Result<std::unique_ptr<Store>> reader() const;
   void for_each_customer_view(const std::function<void(const CustomerView&)>& visit) const;
-  // Events stamped in (after, until] and stored in `arrivals`, in time order.
+  // Events stamped in (after, until] and stored in `arrivals`, in time order; with `types`,
+  // only events of those types.
   void for_each_event(std::int64_t after, std::int64_t until, const std::function<void(const EventRow&)>& visit,
-                      Arrivals arrivals = {}) const;
+                      Arrivals arrivals = {}, const std::set<std::string>* types = nullptr) const;
   // Orders stamped in (after, until] and stored in `arrivals`, in time order (all columns).
   void for_each_order_between(std::int64_t after, std::int64_t until, const std::function<void(const OrderRow&)>& visit,
                               Arrivals arrivals = {}) const;
@@ -283,6 +284,13 @@ public:
   // Statement journals (a savepoint per request of a group commit) in memory instead of a
   // temporary file: for the daemon's small writes, not for imports that sort millions of rows.
   void keep_temporaries_in_memory();
+  // The WAL is checkpointed by `checkpoint()`, called elsewhere, instead of inside the commit
+  // that fills it: `full` is called after each commit that leaves at least `pages` pages in
+  // the WAL (on the committing thread; it must be quick).
+  void checkpoint_elsewhere(int pages, std::function<void()> full);
+  // A passive checkpoint: copies what no reader still needs into the store, without
+  // waiting for the writers (a daemon's other thread). Returns the pages left in the WAL.
+  int checkpoint();
   // The last scenario files that passed their check (JSON, see command_run) and when.
   std::optional<std::pair<std::string, std::int64_t>> last_good_sources() const;
   // The source of a scenario version: {file, text}.
@@ -309,9 +317,19 @@ private:
   Store(std::string path, std::unique_ptr<SQLite::Database> db);
   void migrate();
 
+  struct WalHook
+  {
+    int pages = 0;
+    std::function<void()> full;
+  };
+
   std::string m_path;
+  std::unique_ptr<WalHook> m_wal_hook; // outlives the connection
   std::unique_ptr<SQLite::Database> m_db;
 };
+
+// What stands for an event's customer, type and properties in the events' key (XXH64).
+std::int64_t event_digest(std::string_view customer_id, std::string_view type, std::string_view properties);
 
 // The canonical customer columns besides customer_id and the consents.
 const std::vector<std::string>& customer_fields();

@@ -88,6 +88,26 @@ class RunOnce(unittest.TestCase):
         self.assertTrue(all(k.startswith("lapse:") and k.count(":") == 4 for k in keys), keys)
         self.assertEqual(self.db("SELECT count(*) FROM outbox WHERE state = 'sent'"), [(3,)])
 
+    def test_events_of_earlier_cycles_count_for_conditions_and_consent(self):
+        # A cycle reads only the history its scenarios can ask about (here product_viewed,
+        # and unsubscribes for the consent check): those events, stored before the first
+        # cycle, still decide in a later one; events of other types change nothing.
+        (self.dir / "scenarios" / "lapse.cvm").write_text(
+            'scenario lapse "Lapsing" {\n  when lapsing\n  send reminder if did product_viewed within 30 days\n}\n')
+        (self.dir / "e.jsonl").write_text(
+            '{"customer_id":"c1","type":"product_viewed","at":"2026-03-02T10:00:00Z","properties":{"sku":"a"}}\n'
+            '{"customer_id":"c1","type":"page_seen","at":"2026-03-02T10:00:00Z"}\n'
+            '{"customer_id":"c2","type":"product_viewed","at":"2026-03-02T10:00:00Z"}\n'
+            '{"customer_id":"c2","type":"unsubscribed","at":"2026-03-02T11:00:00Z","properties":{"channel":"email"}}\n')
+        self.cvmd("import", "events", str(self.dir / "e.jsonl"))
+        self.run_at("2026-03-05T00:00:00Z")
+        self.run_at("2026-03-25T00:00:00Z")  # both lapse now; the events are history
+        self.assertEqual(len(self.files()), 1)
+        self.assertEqual(self.mail(self.outbox / self.files()[0])["To"].addresses[0].addr_spec, "ann@x.example")
+        self.assertEqual(self.db("SELECT customer_id, action, reason FROM decisions "
+                                 "WHERE action IN ('send', 'skip', 'suppress') ORDER BY customer_id"),
+                         [("c1", "send", "due"), ("c2", "suppress", "unsubscribed from email on 2026-03-02T11:00:00Z")])
+
     def test_a_crash_between_delivery_and_marking_does_not_send_twice(self):
         self.run_at("2026-03-13T00:00:00Z")
         [(key,)] = self.db("SELECT message_key FROM outbox")

@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <set>
 
 namespace fs = std::filesystem;
 using namespace cvmd;
@@ -333,11 +335,19 @@ TEST_SUITE("import")
               "type TEXT NOT NULL, at INTEGER NOT NULL, properties TEXT NOT NULL DEFAULT '', UNIQUE (customer_id, type, at, properties));"
               "INSERT INTO customers (customer_id, created_at) VALUES ('c1', 0);"
               "INSERT INTO orders VALUES ('o1', 'c1', 1767225600, 1999, 'EUR', 'books');"
+              "INSERT INTO events (customer_id, type, at, properties) VALUES ('c1', 'visit', 1767225600, '{\"page\":1}');"
               "PRAGMA user_version = 1;");
     }
     auto store = w.store();
     CHECK(store->version() == Store::schema_version);
     CHECK(store->order_count() == 1);
+    // v9 rebuilt the events table with the digest in its key: the event is there, and the
+    // same event imported again is recognised.
+    CHECK(store->event_count() == 1);
+    const auto events = w.file("e.jsonl", "{\"customer_id\":\"c1\",\"type\":\"visit\",\"at\":\"2026-01-01\","
+                                          "\"properties\":{\"page\":1}}\n");
+    CHECK(import(*store, ImportKind::events, events).unchanged == 1);
+    CHECK(store->event_count() == 1);
     auto again = import(*store, ImportKind::orders,
                         w.file("o.csv", "order_id,customer_id,ordered_at,amount,currency,category\n"
                                         "o1,c1,2026-01-01,19.99,EUR,books\n"));
@@ -428,6 +438,38 @@ TEST_SUITE("import")
     CHECK(report.inserted == 2);
     CHECK(store->event_count() == 2);
     CHECK(import(*store, ImportKind::events, jsonl).unchanged == 2);
+    // Only the properties differ: another event. The same again: none.
+    auto other = import(*store, ImportKind::events,
+                        w.file("o.jsonl", "{\"customer_id\":\"c1\",\"type\":\"cart_abandoned\",\"at\":\"2026-05-01T10:00:00Z\","
+                                          "\"properties\":{\"value\":43}}\n"
+                                          "{\"customer_id\":\"c1\",\"type\":\"cart_abandoned\",\"at\":\"2026-05-01T10:00:00Z\","
+                                          "\"properties\":{\"value\":43}}\n"));
+    CHECK(other.inserted == 1);
+    CHECK(other.unchanged == 1);
+    CHECK(store->event_count() == 3);
+    // Two events whose digests collide both stay: a repeat is compared whole. (The stored
+    // product_viewed is given the digest of the one imported next.)
+    {
+      SQLite::Database db(store->path(), SQLite::OPEN_READWRITE);
+      SQLite::Statement collide(db, "UPDATE events SET digest = ? WHERE type = 'product_viewed'");
+      collide.bind(1, static_cast<int64_t>(event_digest("c1", "product_viewed", "{\"x\":1}")));
+      CHECK(collide.exec() == 1);
+    }
+    const auto colliding = w.file("x.jsonl", "{\"customer_id\":\"c1\",\"type\":\"product_viewed\",\"at\":\"2026-05-02\","
+                                             "\"properties\":{\"x\":1}}\n");
+    CHECK(import(*store, ImportKind::events, colliding).inserted == 1);
+    CHECK(import(*store, ImportKind::events, colliding).unchanged == 1);
+    CHECK(store->event_count() == 4);
+    // A cycle asks for the types its scenarios use: the rows of those types only, in time order.
+    std::vector<std::string> read;
+    const std::set<std::string> types{"product_viewed", "never_stored"};
+    store->for_each_event(
+      std::numeric_limits<std::int64_t>::min(), now, [&](const EventRow& e) { read.push_back(e.type); }, {}, &types);
+    CHECK(read == std::vector<std::string>{"product_viewed", "product_viewed"});
+    const std::set<std::string> none;
+    store->for_each_event(
+      std::numeric_limits<std::int64_t>::min(), now, [&](const EventRow& e) { read.push_back(e.type); }, {}, &none);
+    CHECK(read.size() == 2);
     auto bad = import(*store, ImportKind::events, w.file("bad.jsonl", "{\"customer_id\":\"c1\",\"type\":\"x\",\"at\":\"2026-05-02\"\n[1]\n"));
     CHECK_FALSE(bad.written);
     REQUIRE(bad.problems.size() == 2);
