@@ -364,8 +364,11 @@ event_digest(std::string_view customer_id, std::string_view type, std::string_vi
   thread_local std::string bytes;
   bytes.clear();
   for (const auto text : {customer_id, type, properties}) {
-    const auto size = static_cast<std::uint64_t>(text.size());
-    bytes.append(reinterpret_cast<const char*>(&size), sizeof size);
+    // Little-endian whatever the machine: the digest is stored and must not depend on it.
+    auto size = static_cast<std::uint64_t>(text.size());
+    for (int k = 0; k < 8; ++k, size >>= 8) {
+      bytes.push_back(static_cast<char>(size & 0xff));
+    }
     bytes.append(text);
   }
   const std::uint64_t digest = XXH64(bytes.data(), bytes.size(), 0);
@@ -855,7 +858,11 @@ Store::checkpoint_elsewhere(int pages, std::function<void()> full)
     [](void* hook, sqlite3*, const char*, int in_wal) {
       const auto& h = *static_cast<WalHook*>(hook);
       if (in_wal >= h.pages) {
-        h.full();
+        try {
+          h.full();
+        } catch (...) {
+          // Nothing may unwind through SQLite's C frames; the next commit asks again.
+        }
       }
       return SQLITE_OK;
     },
