@@ -3,7 +3,11 @@
 request), /v1/batch (100 events per request) and, in the same run, /health (no store write)
 as the server's own ceiling. Latency percentiles from wrk.
 
-usage: bench/bench_serve.py BUILD_DIR [SECONDS] [CONNECTIONS]"""
+With EVENTS_PER_SECOND, /v1/batch is also run paced: each connection waits after every
+answer so that all of them together offer about that many events a second (wrk's delay()),
+which gives the latency at that load rather than at the most the server can take.
+
+usage: bench/bench_serve.py BUILD_DIR [SECONDS] [CONNECTIONS] [EVENTS_PER_SECOND]"""
 import json
 import os
 import pathlib
@@ -16,6 +20,7 @@ import time
 build = pathlib.Path(sys.argv[1]).resolve()
 seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 connections = int(sys.argv[3]) if len(sys.argv) > 3 else 32
+paced_rate = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 cvmd = build / "cvmd"
 token = "bench-token-0123456789"
 
@@ -36,6 +41,13 @@ request = function()
     items[i] = string.format('{"type":"track","userId":"c%d","event":"Product Viewed","properties":{"n":%d}}', i, n + i)
   end
   return wrk.format("POST", "/v1/batch", HEADERS, '{"batch":[' .. table.concat(items, ",") .. ']}')
+end
+"""
+# Milliseconds each connection waits after an answer; the answer's own time comes on top,
+# so the offered rate is a little under the target.
+PACING = """
+delay = function()
+  return DELAY
 end
 """
 
@@ -78,6 +90,12 @@ with tempfile.TemporaryDirectory() as work:
         print(f"/v1/track : {tracks[0]:8.0f} events/s, p50 {tracks[1]}, p99 {tracks[2]}, non-2xx {tracks[3]}")
         print(f"/v1/batch : {batches[0] * 100:8.0f} events/s ({batches[0]:.0f} requests/s of 100), "
               f"p50 {batches[1]}, p99 {batches[2]}, non-2xx {batches[3]}")
+        if paced_rate:
+            delay = connections * 100 * 1000 / paced_rate
+            paced = run_wrk(base + "/v1/batch",
+                            script(work / "paced.lua", BATCH + PACING.replace("DELAY", f"{delay:.3f}")))
+            print(f"/v1/batch paced for {paced_rate} events/s: {paced[0] * 100:8.0f} events/s, "
+                  f"p50 {paced[1]}, p99 {paced[2]}, non-2xx {paced[3]}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 
 namespace cvmd {
 
@@ -149,48 +150,86 @@ format_mailbox(const Mailbox& mailbox)
   return encode_header_text(name) + "\r\n <" + mailbox.address + ">"; // folded: the words fill their lines
 }
 
-std::string
-quoted_printable(std::string_view text)
+void
+append_quoted_printable(std::string& out, std::string_view text)
 {
   static const char hex[] = "0123456789ABCDEF";
-  std::string out;
+  constexpr std::size_t line_limit = 75; // 76 with the soft break's "="
+  out.reserve(out.size() + text.size() + text.size() / 24 + 8);
   std::size_t column = 0;
-  const auto put = [&](std::string_view piece) {
-    if (column + piece.size() > 75) { // 76 with the soft break's "="
+  const auto soft_break_for = [&](std::size_t width) {
+    if (column + width > line_limit) {
       out += "=\r\n";
       column = 0;
     }
-    out += piece;
-    column += piece.size();
   };
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  const auto line_end_at = [&](std::size_t i) { return i == text.size() || text[i] == '\n' || text[i] == '\r'; };
+  const auto encode = [&](unsigned char c) {
+    soft_break_for(3);
+    const char encoded[3] = {'=', hex[c >> 4], hex[c & 15]};
+    out.append(encoded, 3);
+    column += 3;
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) {
-      if (c == '\r') {
-        ++i;
-      }
+      i += c == '\r' ? 2 : 1;
       out += "\r\n";
       column = 0;
       continue;
     }
-    const bool line_end_follows = i + 1 == text.size() || text[i + 1] == '\n' || text[i + 1] == '\r';
-    const bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !line_end_follows);
-    // A line starting with "." or "From " is left alone by SMTP (libcurl dot-stuffs) but
-    // some agents mangle "From ": encoding its F keeps the text intact everywhere.
-    const bool from_line = column == 0 && c == 'F' && text.substr(i, 5) == "From ";
-    if (literal && !from_line) {
-      put(std::string_view(reinterpret_cast<const char*>(&text[i]), 1));
-    } else {
-      const char encoded[3] = {'=', hex[c >> 4], hex[c & 15]};
-      put(std::string_view(encoded, 3));
+    if (column == line_limit) {
+      out += "=\r\n";
+      column = 0;
     }
+    // A line starting with "." is dot-stuffed by libcurl, but some agents mangle a line
+    // starting with "From " (also after a soft break): encoding its F keeps the text intact.
+    if (column == 0 && text.substr(i, 5) == "From ") {
+      encode(c);
+      ++i;
+      continue;
+    }
+    // The longest run that goes as it is and still fits the line: printable ASCII but "=",
+    // and blanks unless a line ends right after them (trailing blanks would be stripped).
+    auto run_end = i;
+    const auto run_limit = std::min(text.size(), i + (line_limit - column));
+    while (run_end < run_limit) {
+      const auto r = static_cast<unsigned char>(text[run_end]);
+      const bool blank = r == ' ' || r == '\t';
+      if (!((r >= 33 && r <= 126 && r != '=') || (blank && !line_end_at(run_end + 1)))) {
+        break;
+      }
+      ++run_end;
+    }
+    if (run_end == i) {
+      encode(c);
+      ++i;
+      continue;
+    }
+    out.append(text.data() + i, run_end - i);
+    column += run_end - i;
+    i = run_end;
   }
+}
+
+std::string
+quoted_printable(std::string_view text)
+{
+  std::string out;
+  append_quoted_printable(out, text);
   return out;
 }
 
 std::string
 rfc5322_date(std::int64_t unix_seconds)
 {
+  // Messages sent in one second share the text: formatting it was a tenth of building one.
+  thread_local std::int64_t last_seconds = -1;
+  thread_local std::string last_text;
+  if (unix_seconds == last_seconds) {
+    return last_text;
+  }
   const std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm utc{};
   gmtime_r(&t, &utc);
@@ -200,14 +239,21 @@ rfc5322_date(std::int64_t unix_seconds)
   char buffer[40];
   std::snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[utc.tm_wday], utc.tm_mday,
                 months[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
-  return buffer;
+  last_seconds = unix_seconds;
+  last_text = buffer;
+  return last_text;
 }
 
 std::string
 message_id_for(std::string_view key, std::string_view domain)
 {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  // Fetched once: OpenSSL 3's one-shot SHA256() looks the algorithm up on every call,
+  // which cost more than the hashing (a few microseconds per message).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  if (!sha256 || !EVP_Digest(key.data(), key.size(), digest, nullptr, sha256, nullptr)) {
+    throw std::runtime_error("OpenSSL could not hash a message key (SHA-256 unavailable)");
+  }
   static const char hex[] = "0123456789abcdef";
   std::string out = "<";
   for (int i = 0; i < 16; ++i) {
@@ -243,7 +289,9 @@ build_email(const RenderedMessage& m, const Mailbox& from, std::int64_t now)
   const bool both = !m.text.empty() && !m.html.empty();
   if (!both) {
     part_headers(m.html.empty() ? "text/plain" : "text/html");
-    out += "\r\n" + quoted_printable(m.html.empty() ? m.text : m.html) + "\r\n";
+    out += "\r\n";
+    append_quoted_printable(out, m.html.empty() ? m.text : m.html);
+    out += "\r\n";
     return out;
   }
   const auto boundary = boundary_for(m.key);
@@ -252,7 +300,9 @@ build_email(const RenderedMessage& m, const Mailbox& from, std::int64_t now)
   for (const auto& [type, body] : {std::pair{"text/plain", &m.text}, std::pair{"text/html", &m.html}}) {
     out += "\r\n--" + boundary + "\r\n";
     part_headers(type);
-    out += "\r\n" + quoted_printable(*body) + "\r\n";
+    out += "\r\n";
+    append_quoted_printable(out, *body);
+    out += "\r\n";
   }
   out += "\r\n--" + boundary + "--\r\n";
   return out;

@@ -25,6 +25,8 @@ bool valid_address(std::string_view address);
 std::string encode_header_text(std::string_view utf8);
 std::string format_mailbox(const Mailbox& mailbox);
 std::string quoted_printable(std::string_view text);
+// The same, appended to `out` (a message is built in one string).
+void append_quoted_printable(std::string& out, std::string_view text);
 // RFC 5322 date-time in UTC: "Fri, 04 Dec 2026 20:25:22 +0000".
 std::string rfc5322_date(std::int64_t unix_seconds);
 // Stable for a key, so that every attempt of one message carries the same Message-ID.

@@ -7,7 +7,9 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -30,6 +32,30 @@ lines_of(const std::string& text)
   return out;
 }
 
+// RFC 2045 6.7 decoding, strict: anything but "=XX" and soft breaks after "=" fails.
+std::optional<std::string>
+decode_quoted_printable(const std::string& encoded)
+{
+  std::string out;
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] != '=') {
+      out += encoded[i];
+      continue;
+    }
+    if (encoded.compare(i + 1, 2, "\r\n") == 0) {
+      i += 2;
+      continue;
+    }
+    if (i + 2 >= encoded.size() || !std::isxdigit(static_cast<unsigned char>(encoded[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(encoded[i + 2]))) {
+      return std::nullopt;
+    }
+    out += static_cast<char>(std::stoi(encoded.substr(i + 1, 2), nullptr, 16));
+    i += 2;
+  }
+  return out;
+}
+
 } // namespace
 
 TEST_SUITE("connectors")
@@ -44,6 +70,43 @@ TEST_SUITE("connectors")
     CHECK(quoted_printable("a = b") == "a =3D b");
     CHECK(quoted_printable("trailing \nx") == "trailing=20\r\nx");
     CHECK(quoted_printable("From me") == "=46rom me");
+    // A soft break can start a line too.
+    CHECK(quoted_printable(std::string(75, 'a') + "From me") == std::string(75, 'a') + "=\r\n=46rom me");
+  }
+
+  TEST_CASE("quoted-printable decodes back to the text, whatever the text")
+  {
+    const std::string alphabet[] = {"a", "Z", " ", "\t", "=", ".", "\n", "\r", "\r\n", "From ", "\xc3\xab", "\x01", "~"};
+    std::uint32_t seed = 12345;
+    const auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+    for (int round = 0; round < 2000; ++round) {
+      std::string text;
+      const auto length = next() % 300;
+      for (std::uint32_t k = 0; k < length; ++k) {
+        text += alphabet[(next() >> 8) % std::size(alphabet)];
+      }
+      std::string expected; // line ends become CRLF; a lone CR is data
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\n') {
+          expected += "\r\n";
+        } else if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+          expected += "\r\n";
+          ++i;
+        } else {
+          expected += text[i];
+        }
+      }
+      const auto encoded = quoted_printable(text);
+      CAPTURE(text);
+      CHECK(decode_quoted_printable(encoded) == expected);
+      for (const auto& line : lines_of(encoded)) {
+        CHECK(line.size() <= 76);
+        CHECK(line.rfind("From ", 0) != 0);
+        CHECK((line.empty() || (line.back() != ' ' && line.back() != '\t')));
+        CHECK(line.find('\r') == std::string::npos);
+        CHECK(std::all_of(line.begin(), line.end(), [](unsigned char c) { return c == '\t' || (c >= 32 && c < 127); }));
+      }
+    }
   }
 
   TEST_CASE("a long non-ASCII header becomes encoded words that never split a character")
