@@ -4,7 +4,8 @@
 - email: cvmd's SMTP connector (bench_connectors: dispatcher, N connections kept open)
   against Postfix's smtp-source with the same message count, size and number of parallel
   sessions (-d: several messages per connection, like cvmd), both to one smtp-sink on
-  loopback;
+  loopback; then again to an smtp-sink that does not offer PIPELINING (-p), where cvmd waits
+  for each reply like smtp-source (which never pipelines);
 - SMS: cvmd's Kannel connector through bearerbox + smsbox to fakesmsc, accepted per
   second, and the time until fakesmsc has seen every message.
 
@@ -38,19 +39,24 @@ def timed(command):
     return time.time() - started, r.stdout.strip()
 
 
-with tempfile.TemporaryDirectory() as work:
-    sink = servers.SmtpSink()
+def email_rounds(sink_options, label):
+    sink = servers.SmtpSink(*sink_options)
     try:
         for concurrency, run in [(c, r) for c in concurrencies for r in range(2)]:
             peer, _ = timed(["smtp-source", "-d", "-s", str(concurrency), "-m", str(emails), "-l", str(body),
                              "-f", "bench@shop.example", "-t", "customer@x.example", f"127.0.0.1:{sink.port}"])
             ours, said = timed([str(tool), "smtp", f"smtp://127.0.0.1:{sink.port}", str(emails), str(concurrency),
                                 str(body)])
-            print(f"email, {concurrency} sessions, run {run + 1}: smtp-source {emails / peer:.0f}/s ({peer:.2f} s), "
-                  f"cvmd {emails / ours:.0f}/s ({ours:.2f} s): {emails / ours / (emails / peer):.2f} of the peer's rate"
-                  f"  [{said}]")
+            print(f"email ({label}), {concurrency} sessions, run {run + 1}: smtp-source {emails / peer:.0f}/s "
+                  f"({peer:.2f} s), cvmd {emails / ours:.0f}/s ({ours:.2f} s): "
+                  f"{emails / ours / (emails / peer):.2f} of the peer's rate  [{said}]")
     finally:
         sink.close()
+
+
+with tempfile.TemporaryDirectory() as work:
+    email_rounds((), "pipelining offered")
+    email_rounds(("-p",), "no pipelining")
 
     kannel = servers.Kannel(work)
     try:

@@ -1,5 +1,7 @@
 #include "connectors/smtp_connector.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 
@@ -7,20 +9,8 @@ namespace cvmd {
 
 namespace {
 
-std::size_t
-read_upload(char* buffer, std::size_t size, std::size_t count, void* user)
-{
-  auto* connector_state = static_cast<std::pair<const std::string*, std::size_t*>*>(user);
-  const auto& data = *connector_state->first;
-  auto& offset = *connector_state->second;
-  const auto n = std::min(size * count, data.size() - offset);
-  std::memcpy(buffer, data.data() + offset, n);
-  offset += n;
-  return n;
-}
-
-// The server's replies reach us only through the debug callback; the last one says what
-// became of the message ("250 2.0.0 Ok: queued as 4F3A2", "452 4.3.1 try later").
+// While libcurl opens the connection, the server's replies reach us only through the debug
+// callback: why a greeting, EHLO, STARTTLS or AUTH failed, and whether EHLO offers PIPELINING.
 int
 on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
 {
@@ -28,6 +18,9 @@ on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
     auto& replies = *static_cast<SmtpConnector::Replies*>(user);
     const std::string_view line(data, size);
     replies.command = std::string(line.substr(0, std::min(line.find_first_of(" \r\n"), std::size_t{8})));
+    if (replies.command == "EHLO") {
+      replies.pipelining = false; // again after STARTTLS: only the last answer counts
+    }
   }
   if (type == CURLINFO_HEADER_IN) {
     auto& replies = *static_cast<SmtpConnector::Replies*>(user);
@@ -38,6 +31,12 @@ on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
     if (replies.refusal.empty() && !line.empty() && (line.front() == '4' || line.front() == '5')) {
       replies.refusal = line;
       replies.refused = replies.command;
+    }
+    if (replies.command == "EHLO" && line.size() > 4 && line.compare(0, 3, "250") == 0) {
+      auto keyword = line.substr(4);
+      std::transform(keyword.begin(), keyword.end(), keyword.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      replies.pipelining = replies.pipelining || keyword == "PIPELINING";
     }
     replies.last = std::move(line);
   }
@@ -68,9 +67,17 @@ SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
   : m_config(std::move(config)), m_from(parse_mailbox(m_config.from)), m_envelope_from("<" + m_from.address + ">"),
     m_now(now ? std::move(now) : Now(wall_now))
 {
-  // What stays the same for every message is set once.
-  CURL* curl = m_curl.get();
-  m_curl.set_common(static_cast<long>(m_config.timeout_ms), m_config.ca_file);
+}
+
+SmtpConnector::~SmtpConnector() = default;
+
+std::optional<Delivery>
+SmtpConnector::connect()
+{
+  // A new handle each time: the only way to be sure libcurl lets the old connection go.
+  m_curl = std::make_unique<CurlEasy>();
+  CURL* curl = m_curl->get();
+  m_curl->set_common(static_cast<long>(m_config.timeout_ms), m_config.ca_file);
   curl_easy_setopt(curl, CURLOPT_URL, m_config.url.c_str());
   if (!m_config.username.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, m_config.username.c_str());
@@ -83,31 +90,32 @@ SmtpConnector::SmtpConnector(ConnectorConfig config, Now now)
                    insist                   ? CURLUSESSL_ALL
                    : m_config.tls == "none" ? CURLUSESSL_NONE
                                             : CURLUSESSL_TRY);
-  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, m_envelope_from.c_str());
-  curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
   curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &m_replies);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, m_error);
+  m_replies = {};
+  m_error[0] = '\0';
+  const auto code = curl_easy_perform(curl);
+  if (code != CURLE_OK) {
+    auto failure = connect_failure(code);
+    disconnect();
+    return failure;
+  }
+  m_wire.emplace(curl);
+  return std::nullopt;
 }
 
-SmtpConnector::~SmtpConnector()
+void
+SmtpConnector::disconnect()
 {
-  curl_slist_free_all(m_recipients);
+  m_wire.reset();
+  m_curl.reset();
 }
 
 Delivery
 SmtpConnector::deliver(const RenderedMessage& m)
-{
-  if (auto at_once = begin(m)) {
-    return *at_once;
-  }
-  return end(curl_easy_perform(m_curl.get()));
-}
-
-std::optional<Delivery>
-SmtpConnector::begin(const RenderedMessage& m)
 {
   if (m.to.empty()) {
     return Delivery::refused("the customer has no email address");
@@ -118,51 +126,132 @@ SmtpConnector::begin(const RenderedMessage& m)
   if (m_from.address.empty()) {
     return Delivery::refused("connectors." + m_config.name + ".from is not an address");
   }
-  m_key = m.key;
-  m_message = build_email(m, m_from, m_now());
-  m_sent = 0;
-  m_replies = {};
-  m_error[0] = '\0';
-  curl_slist_free_all(m_recipients);
-  m_recipients = curl_slist_append(nullptr, ("<" + m.to + ">").c_str());
-  CURL* curl = m_curl.get();
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, m_recipients);
-  m_upload = {&m_message, &m_sent};
-  curl_easy_setopt(curl, CURLOPT_READDATA, &m_upload);
-  curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(m_message.size()));
-  return std::nullopt;
+  const auto data = smtp_data(build_email(m, m_from, m_now()));
+  for (int attempt = 0;; ++attempt) {
+    const bool kept = m_wire.has_value();
+    if (!kept) {
+      if (auto failure = connect()) {
+        return *failure;
+      }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(m_config.timeout_ms);
+    auto outcome = transaction(m.to, data, m.key, deadline);
+    if (!(outcome.untouched && kept && attempt == 0)) {
+      return std::move(outcome.delivery);
+    }
+    // The kept connection had been closed by the server (idle too long): once more, anew.
+  }
+}
+
+SmtpConnector::Outcome
+SmtpConnector::broken(const std::string& why, bool untouched)
+{
+  disconnect();
+  return {Delivery::retry(why), untouched};
 }
 
 Delivery
-SmtpConnector::end(CURLcode code)
+SmtpConnector::accepted(const SmtpReply& reply, const std::string& key) const
+{
+  auto id = queued_id(reply.text);
+  return Delivery::delivered(
+    id.empty() ? message_id_for(key, m_from.address.substr(m_from.address.find('@') + 1)) : id, reply.text);
+}
+
+SmtpConnector::Outcome
+SmtpConnector::transaction(const std::string& recipient, const std::string& data, const std::string& key,
+                           SmtpWire::Deadline deadline)
+{
+  auto& wire = *m_wire;
+  const std::string commands[] = {"MAIL FROM:" + m_envelope_from + "\r\n", "RCPT TO:<" + recipient + ">\r\n",
+                                  "DATA\r\n"};
+  static const char* const verbs[] = {"MAIL", "RCPT", "DATA"};
+  SmtpReply replies[3];
+  int answered = 0; // replies read
+  int refused = -1; // the first command refused
+  if (m_replies.pipelining) {
+    if (auto error = wire.send(commands[0] + commands[1] + commands[2], deadline)) {
+      return broken(*error, true);
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (!m_replies.pipelining) {
+      if (auto error = wire.send(commands[i], deadline)) {
+        return broken(*error, i == 0);
+      }
+    }
+    replies[i] = wire.read_reply(deadline);
+    if (replies[i].code == 0) {
+      return broken(replies[i].text, i == 0);
+    }
+    answered = i + 1;
+    const bool fine = i < 2 ? replies[i].code / 100 == 2 : replies[i].code == 354;
+    if (!fine && refused < 0) {
+      refused = i;
+      if (!m_replies.pipelining) {
+        break; // in lock step the rest is never sent
+      }
+    }
+  }
+  if (refused >= 0) {
+    const auto& reply = replies[refused];
+    const auto said = "the server said: " + reply.text;
+    // A refusal of the recipient or of this message's content is final; MAIL refused
+    // refuses the sender (reputation, configuration) and would refuse every message alike:
+    // that waits for an operator.
+    const bool final = reply.code / 100 == 5 && std::string_view(verbs[refused]) != "MAIL";
+    auto delivery = final ? Delivery::failed(said) : Delivery::retry(said);
+    const bool data_open = answered == 3 && replies[2].code == 354;
+    if (reply.code == 421 || !forget_transaction(data_open, deadline)) {
+      disconnect();
+    }
+    return {std::move(delivery), false};
+  }
+  if (auto error = wire.send(data, deadline)) {
+    return broken(*error, false);
+  }
+  const auto reply = wire.read_reply(deadline);
+  if (reply.code == 0) {
+    return broken(reply.text, false);
+  }
+  if (reply.code / 100 == 2) {
+    return {accepted(reply, key), false};
+  }
+  if (reply.code == 421) {
+    disconnect();
+  }
+  const auto said = "the server said: " + reply.text;
+  return {reply.code / 100 == 5 ? Delivery::failed(said) : Delivery::retry(said), false};
+}
+
+bool
+SmtpConnector::forget_transaction(bool data_open, SmtpWire::Deadline deadline)
+{
+  // A DATA let through despite a refused recipient gets an empty message (RFC 2920 3.1),
+  // then RSET leaves the connection ready for the next one.
+  auto& wire = *m_wire;
+  if (data_open && (wire.send(".\r\n", deadline) || wire.read_reply(deadline).code == 0)) {
+    return false;
+  }
+  return !wire.send("RSET\r\n", deadline) && wire.read_reply(deadline).code == 250;
+}
+
+Delivery
+SmtpConnector::connect_failure(CURLcode code)
 {
   long reply_code = 0;
-  curl_easy_getinfo(m_curl.get(), CURLINFO_RESPONSE_CODE, &reply_code);
+  curl_easy_getinfo(m_curl->get(), CURLINFO_RESPONSE_CODE, &reply_code);
   const auto& replies = m_replies;
   const char* error = m_error;
-  if (code == CURLE_OK) {
-    auto id = queued_id(replies.last);
-    return Delivery::delivered(
-      id.empty() ? message_id_for(m_key, m_from.address.substr(m_from.address.find('@') + 1)) : id, replies.last);
-  }
   const auto said = replies.refusal.empty() ? describe(code, error) : "the server said: " + replies.refusal;
   // 530/534/535/538: authentication required, too weak, refused, needs encryption.
   const bool auth_reply = reply_code == 530 || reply_code == 534 || reply_code == 535 || reply_code == 538;
   if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED || code == CURLE_PEER_FAILED_VERIFICATION ||
-      code == CURLE_SSL_CACERT_BADFILE || auth_reply) {
-    // Wrong credentials or TLS settings: every message would fail the same way, but the
-    // operator can fix them, so the message waits (and the breaker pauses the connector).
+      code == CURLE_SSL_CACERT_BADFILE || auth_reply || (reply_code >= 400 && reply_code < 600)) {
+    // Wrong credentials or TLS settings, or a server that refuses us before any message:
+    // every message would fail the same way, but the operator can fix it, so the message
+    // waits (and the breaker pauses the connector).
     return Delivery::retry(said);
-  }
-  if (reply_code >= 400 && reply_code < 500) {
-    return Delivery::retry(said);
-  }
-  if (reply_code >= 500 && reply_code < 600) {
-    // A refusal of the recipient or of this message's content is final; one of the
-    // greeting, EHLO or MAIL FROM refuses the sender (reputation, configuration) and would
-    // refuse every message alike: those wait for an operator, like credentials.
-    const bool about_this_message = replies.refused == "RCPT" || replies.refused == "DATA";
-    return about_this_message ? Delivery::failed(said) : Delivery::retry(said);
   }
   return transient(code) ? Delivery::retry(describe(code, error)) : Delivery::failed(describe(code, error));
 }

@@ -1,13 +1,17 @@
 #pragma once
-// Email over SMTP with libcurl: smtp:// (STARTTLS when offered, or required), smtps://,
-// AUTH with the configured credentials, one connection kept open between messages.
+// Email over SMTP: smtp:// (STARTTLS when offered, or required), smtps://, AUTH with the
+// configured credentials, one connection kept open between messages. libcurl opens and
+// secures the connection and logs in; the transaction goes through smtp_wire.hpp, pipelined
+// when the server allows it.
 
 #include "connectors/connector.hpp"
 #include "connectors/connector_config.hpp"
 #include "connectors/curl_easy.hpp"
 #include "connectors/mime.hpp"
+#include "connectors/smtp_wire.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace cvmd {
@@ -20,32 +24,44 @@ public:
   ~SmtpConnector() override;
   Delivery deliver(const RenderedMessage& message) override;
 
-  // The server's replies, as libcurl's debug callback hands them over.
+  // The server's replies while libcurl opens the connection, as its debug callback hands
+  // them over.
   struct Replies
   {
     std::string last;
     std::string refusal; // the first 4xx or 5xx: after it libcurl says QUIT, whose "221" says nothing
     std::string command; // the verb of the last command sent (its arguments may hold secrets)
     std::string refused; // the command the refusal answered
+    bool pipelining = false; // the last EHLO's answer offered PIPELINING
   };
 
 private:
-  // Prepares the handle; a result at once when there is nothing to send (no address).
-  std::optional<Delivery> begin(const RenderedMessage& message);
-  Delivery end(CURLcode code);
+  // What one transaction came to, and whether the server saw none of it (a kept connection
+  // it had closed meanwhile: the message may go again on a new one without any risk).
+  struct Outcome
+  {
+    Delivery delivery;
+    bool untouched = false;
+  };
+
+  // A connection ready for MAIL, or why there is none.
+  std::optional<Delivery> connect();
+  Delivery connect_failure(CURLcode code);
+  void disconnect();
+  Outcome transaction(const std::string& recipient, const std::string& data, const std::string& key,
+                      SmtpWire::Deadline deadline);
+  Outcome broken(const std::string& why, bool untouched);
+  // After a refusal: true when the connection is ready for the next message.
+  bool forget_transaction(bool data_open, SmtpWire::Deadline deadline);
+  Delivery accepted(const SmtpReply& reply, const std::string& key) const;
 
   ConnectorConfig m_config;
   Mailbox m_from;
   std::string m_envelope_from;
   Now m_now;
-  CurlEasy m_curl;
-  // The transfer in flight.
-  std::string m_key;
-  std::string m_message;
-  std::size_t m_sent = 0;
-  curl_slist* m_recipients = nullptr;
+  std::unique_ptr<CurlEasy> m_curl;
+  std::optional<SmtpWire> m_wire; // set while connected
   Replies m_replies;
-  std::pair<const std::string*, std::size_t*> m_upload{nullptr, nullptr};
   char m_error[CURL_ERROR_SIZE] = {0};
 };
 

@@ -84,6 +84,105 @@ class SmtpSink:
         stop(self.process)
 
 
+class ScriptedSmtp:
+    """An SMTP server in a thread that says what a test needs: PIPELINING offered or not,
+    recipients refused (`refuse`: address -> reply), a DATA let through after a refused
+    recipient (`lenient`, as some servers do), idle connections closed after `idle_close`
+    seconds, multi-line replies. It records every chunk it reads per connection, the
+    commands, and the messages it accepted (dot-stuffing undone)."""
+
+    def __init__(self, pipelining=True, refuse=None, lenient=False, idle_close=None):
+        self.pipelining, self.refuse, self.lenient, self.idle_close = pipelining, refuse or {}, lenient, idle_close
+        self.chunks, self.commands, self.messages, self.connections = [], [], [], 0
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
+
+    def _serve(self, conn, number):
+        conn.settimeout(self.idle_close)
+        buffer, recipients, data = b"", [], None
+        say = conn.sendall
+        try:
+            say(b"220 scripted ESMTP\r\n")
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except socket.timeout:
+                    return  # closed without a word, like a server tired of waiting
+                if not chunk:
+                    return
+                with self.lock:
+                    self.chunks.append((number, chunk))
+                buffer += chunk
+                while b"\r\n" in buffer:
+                    line, buffer = buffer.split(b"\r\n", 1)
+                    if data is not None:
+                        if line == b".":
+                            if recipients:
+                                with self.lock:
+                                    self.messages.append((recipients, b"\r\n".join(data)))
+                                    queued = len(self.messages)
+                                say(b"250-2.0.0 Ok\r\n250 2.0.0 Ok: queued as S%d\r\n" % queued)
+                            else:
+                                say(b"554 5.5.1 no valid recipients\r\n")
+                            data, recipients = None, []
+                        else:
+                            data.append(line[1:] if line.startswith(b".") else line)
+                        continue
+                    text = line.decode()
+                    verb = text.split(" ")[0].split(":")[0].upper()
+                    with self.lock:
+                        self.commands.append((number, text))
+                    if verb in ("EHLO", "HELO"):
+                        say(b"250-scripted\r\n" + (b"250-PIPELINING\r\n" if self.pipelining else b"") + b"250 8BITMIME\r\n")
+                    elif verb == "MAIL":
+                        recipients = []
+                        say(b"250 2.1.0 Ok\r\n")
+                    elif verb == "RCPT":
+                        address = text[text.index("<") + 1:text.index(">")]
+                        if address in self.refuse:
+                            say(self.refuse[address].encode() + b"\r\n")
+                        else:
+                            recipients.append(address)
+                            say(b"250 2.1.5 Ok\r\n")
+                    elif verb == "DATA":
+                        if recipients or self.lenient:
+                            data = []
+                            say(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                        else:
+                            say(b"554 5.5.1 no valid recipients\r\n")
+                    elif verb == "RSET":
+                        recipients = []
+                        say(b"250 2.0.0 Ok\r\n")
+                    elif verb == "QUIT":
+                        say(b"221 2.0.0 Bye\r\n")
+                        return
+                    else:
+                        say(b"502 5.5.2 command not recognized\r\n")
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
 class RawServer:
     """A TCP server that answers every connection with `greeting` and then reads forever
     (None: says nothing at all, a gateway that hangs)."""

@@ -263,6 +263,80 @@ class FailingGateways(unittest.TestCase):
         self.assertIn("paused", waiting[0][1])
 
 
+class Transaction(unittest.TestCase):
+    """MAIL, RCPT, DATA and the message as cvmd sends them after libcurl has opened the
+    connection: pipelined when offered, a refusal that leaves the connection usable, a kept
+    connection that the server closed meanwhile."""
+
+    def shop_for(self, server, extra=""):
+        shop = Shop(CVMD, smtp_connector(server.port, "    concurrency: 1\n" + extra))
+        self.addCleanup(shop.close)
+        return shop
+
+    def server(self, **options):
+        server = servers.ScriptedSmtp(**options)
+        self.addCleanup(server.close)
+        return server
+
+    def outcome(self, shop):
+        return {c: (s, a, d) for c, s, a, d in shop.db("SELECT customer_id, state, attempts, detail FROM outbox")
+                if c != "c3"}
+
+    def test_commands_go_in_one_write_when_the_server_offers_pipelining_and_one_by_one_when_not(self):
+        for pipelining in (True, False):
+            with self.subTest(pipelining=pipelining):
+                server = self.server(pipelining=pipelining)
+                shop = self.shop_for(server)
+                shop.add_buyers(range(10, 14))
+                r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+                self.assertIn("6 sent", r.stdout)
+                self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages),
+                                 sorted(["zoe@x.example", "bob@x.example"] + [f"c{i}@x.example" for i in range(10, 14)]))
+                self.assertEqual(server.connections, 1)
+                with_mail = [chunk for _, chunk in server.chunks if b"MAIL FROM:" in chunk]
+                self.assertEqual(len(with_mail), 6)
+                together = [b"RCPT TO:" in chunk and b"DATA\r\n" in chunk for chunk in with_mail]
+                self.assertEqual(together, [pipelining] * 6)
+                # Dot-stuffed on the wire, whole again at the other end; the queue id from
+                # the last line of a multi-line reply.
+                self.assertTrue(any(b"\r\n..so bleibt er." in chunk for _, chunk in server.chunks))
+                zoe = next(body for [rcpt], body in server.messages if rcpt == "zoe@x.example")
+                self.assertIn(b"\r\n.so bleibt er.", zoe)
+                ids = sorted(i for (i,) in shop.db("SELECT provider_id FROM outbox WHERE state = 'sent'"))
+                self.assertEqual(ids, sorted(f"S{n}" for n in range(1, 7)))
+
+    def test_a_refused_recipient_fails_alone_and_the_connection_goes_on(self):
+        # c10 goes first (the outbox is sent in key order): the others follow on its connection.
+        for reply, state in (("550 5.1.1 <c10@x.example>: no such user", "failed"), ("450 4.2.1 mailbox busy", "pending")):
+            for lenient in (True, False):
+                with self.subTest(reply=reply, lenient=lenient):
+                    server = self.server(refuse={"c10@x.example": reply}, lenient=lenient)
+                    shop = self.shop_for(server)
+                    shop.add_buyers(range(10, 14))
+                    r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+                    self.assertIn("5 sent", r.stdout)
+                    outcome = self.outcome(shop)
+                    self.assertEqual(outcome["c10"][:2], (state, 1))
+                    self.assertIn(reply, outcome["c10"][2])
+                    self.assertEqual({s for c, (s, a, d) in outcome.items() if c != "c10"}, {"sent"})
+                    self.assertNotIn("c10@x.example", [rcpt for [rcpt], _ in server.messages])
+                    self.assertEqual(len(server.messages), 5)
+                    self.assertEqual(server.connections, 1)
+                    commands = [command for _, command in server.commands]
+                    self.assertEqual(commands[commands.index("RCPT TO:<c10@x.example>") + 1:][:2],
+                                     ["DATA", "RSET"])
+
+    def test_a_kept_connection_the_server_closed_meanwhile_is_opened_again_without_losing_or_repeating(self):
+        server = self.server(idle_close=0.3)
+        shop = self.shop_for(server, "    rate: 60 per minute\n")  # a message a second: longer than the server waits
+        shop.add_buyers([10])
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("3 sent", r.stdout)
+        self.assertEqual({(s, a) for s, a, d in self.outcome(shop).values()}, {("sent", 1)})
+        self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages), ["bob@x.example", "c10@x.example", "zoe@x.example"])
+        self.assertEqual(server.connections, 3)
+
+
 class TlsAndAuth(unittest.TestCase):
     """STARTTLS (required) and smtps with AUTH against aiosmtpd; one connection for many
     messages; wrong credentials keep the messages waiting and never print the password."""

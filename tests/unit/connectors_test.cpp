@@ -1,6 +1,7 @@
 #include "connectors/dispatcher.hpp"
 #include "connectors/kannel_connector.hpp"
 #include "connectors/mime.hpp"
+#include "connectors/smtp_wire.hpp"
 #include "dsl/sms_text.hpp"
 #include "engine/links.hpp"
 
@@ -72,6 +73,15 @@ TEST_SUITE("connectors")
     CHECK(quoted_printable("From me") == "=46rom me");
     // A soft break can start a line too.
     CHECK(quoted_printable(std::string(75, 'a') + "From me") == std::string(75, 'a') + "=\r\n=46rom me");
+  }
+
+  TEST_CASE("DATA doubles a dot that starts a line and ends with a dot on its own line")
+  {
+    CHECK(smtp_data("a\r\n.b\r\n") == "a\r\n..b\r\n.\r\n");
+    CHECK(smtp_data(".start\r\n..two\r\n") == "..start\r\n...two\r\n.\r\n");
+    CHECK(smtp_data("no line end") == "no line end\r\n.\r\n");
+    CHECK(smtp_data("a.b\r\n") == "a.b\r\n.\r\n");
+    CHECK(smtp_data("") == ".\r\n");
   }
 
   TEST_CASE("quoted-printable decodes back to the text, whatever the text")
