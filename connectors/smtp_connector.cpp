@@ -163,6 +163,10 @@ SmtpConnector::transaction(const std::string& recipient, const std::string& data
                            SmtpWire::Deadline deadline)
 {
   auto& wire = *m_wire;
+  if (!wire.idle()) {
+    // More replies came than commands went: which is which is no longer certain.
+    return broken("the server sent replies nobody asked for", true);
+  }
   const std::string commands[] = {"MAIL FROM:" + m_envelope_from + "\r\n", "RCPT TO:<" + recipient + ">\r\n",
                                   "DATA\r\n"};
   static const char* const verbs[] = {"MAIL", "RCPT", "DATA"};
@@ -183,6 +187,10 @@ SmtpConnector::transaction(const std::string& recipient, const std::string& data
     replies[i] = wire.read_reply(deadline);
     if (replies[i].code == 0) {
       return broken(replies[i].text, i == 0);
+    }
+    if (i == 0 && replies[0].code == 421) {
+      // Said before it closed a connection it found idle too long: nothing was taken.
+      return broken("the server said: " + replies[0].text, true);
     }
     answered = i + 1;
     const bool fine = i < 2 ? replies[i].code / 100 == 2 : replies[i].code == 354;
