@@ -24,15 +24,13 @@ public:
   ~SmtpConnector() override;
   Delivery deliver(const RenderedMessage& message) override;
 
-  // The server's replies while libcurl opens the connection, as its debug callback hands
-  // them over.
+  // What libcurl's debug callback shows while it opens the connection.
   struct Replies
   {
-    std::string last;
     std::string refusal; // the first 4xx or 5xx: after it libcurl says QUIT, whose "221" says nothing
-    std::string command; // the verb of the last command sent (its arguments may hold secrets)
-    std::string refused; // the command the refusal answered
+    std::string command; // the verb of the last command sent (never its arguments: AUTH's hold secrets)
     bool pipelining = false; // the last EHLO's answer offered PIPELINING
+    bool smtputf8 = false;   // ... and SMTPUTF8 (RFC 6531)
   };
 
 private:
@@ -45,12 +43,13 @@ private:
   };
 
   // A connection ready for MAIL, or why there is none.
-  std::optional<Delivery> connect();
+  std::optional<Delivery> connect(SmtpWire::Deadline deadline);
   Delivery connect_failure(CURLcode code);
-  void disconnect();
-  Outcome transaction(const std::string& recipient, const std::string& data, const std::string& key,
+  // QUIT first when the connection is still fine.
+  void disconnect(bool quit);
+  Outcome transaction(const std::string& recipient, bool smtputf8, const std::string& data, const std::string& key,
                       SmtpWire::Deadline deadline);
-  Outcome broken(const std::string& why, bool untouched);
+  Outcome broken(const SmtpReply& reply, bool before_any_reply);
   // After a refusal: true when the connection is ready for the next message.
   bool forget_transaction(bool data_open, SmtpWire::Deadline deadline);
   Delivery accepted(const SmtpReply& reply, const std::string& key) const;
@@ -59,10 +58,11 @@ private:
   Mailbox m_from;
   std::string m_envelope_from;
   Now m_now;
-  std::unique_ptr<CurlEasy> m_curl;
-  std::optional<SmtpWire> m_wire; // set while connected
   Replies m_replies;
   char m_error[CURL_ERROR_SIZE] = {0};
+  // Last, so that they go first: libcurl points at the two above until then.
+  std::unique_ptr<CurlEasy> m_curl;
+  std::optional<SmtpWire> m_wire; // set while connected
 };
 
 } // namespace cvmd

@@ -1,16 +1,20 @@
 #include "connectors/smtp_wire.hpp"
 
+#include <idn2.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <thread>
 
 namespace cvmd {
 
 namespace {
 
-// RFC 5321 4.5.3.1.5 allows 512 octets a reply line; a server that sends far more without
-// a line end is not speaking SMTP.
+// RFC 5321 4.5.3.1.5 allows 512 octets a reply line; a server that sends far more is not
+// speaking SMTP.
 constexpr std::size_t longest_reply = 64 * 1024;
 
 bool
@@ -24,36 +28,52 @@ reply_line(std::string_view line)
 } // namespace
 
 bool
-SmtpWire::wait(bool for_writing, Deadline deadline)
+SmtpWire::wait(short events, Deadline deadline)
 {
   curl_socket_t socket = CURL_SOCKET_BAD;
   if (curl_easy_getinfo(m_curl, CURLINFO_ACTIVESOCKET, &socket) != CURLE_OK || socket == CURL_SOCKET_BAD) {
     return false;
   }
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) {
-    return false;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return false;
+    }
+    pollfd descriptor{socket, events, 0};
+    const int ready = poll(&descriptor, 1, static_cast<int>(left.count()));
+    if (ready > 0) {
+      return true;
+    }
+    if (ready < 0 && errno != EINTR) {
+      return false;
+    }
+    // A signal (the daemon's SIGHUP) is no timeout: wait for what is left.
   }
-  pollfd descriptor{socket, static_cast<short>(for_writing ? POLLOUT : POLLIN), 0};
-  return poll(&descriptor, 1, static_cast<int>(left.count())) > 0;
 }
 
-std::optional<std::string>
+std::optional<SmtpReply>
 SmtpWire::send(std::string_view data, Deadline deadline)
 {
+  int waits_in_a_row = 0;
   while (!data.empty()) {
     std::size_t sent = 0;
     // After CURLE_AGAIN the same bytes go again: OpenSSL insists on it.
     const auto code = curl_easy_send(m_curl, data.data(), data.size(), &sent);
     if (code == CURLE_AGAIN) {
-      if (!wait(true, deadline)) {
-        return std::string("timeout while sending to the server");
+      // TLS may need to read before it can write (a key update): either will do. Should the
+      // socket be writable all along, a short sleep keeps this from spinning.
+      if (++waits_in_a_row > 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (!wait(POLLIN | POLLOUT, deadline)) {
+        return SmtpReply{0, "timeout while sending to the server", SmtpReply::Broken::timeout};
       }
       continue;
     }
     if (code != CURLE_OK) {
-      return std::string("sending failed: ") + curl_easy_strerror(code);
+      return SmtpReply{0, std::string("sending failed: ") + curl_easy_strerror(code), SmtpReply::Broken::closed};
     }
+    waits_in_a_row = 0;
     data.remove_prefix(sent);
   }
   return std::nullopt;
@@ -62,17 +82,25 @@ SmtpWire::send(std::string_view data, Deadline deadline)
 SmtpReply
 SmtpWire::read_reply(Deadline deadline)
 {
+  const auto failure = [&](SmtpReply::Broken why, std::string text) {
+    m_buffer.clear();
+    return SmtpReply{0, std::move(text), why};
+  };
   SmtpReply reply;
   std::size_t start = 0;
   while (true) {
-    for (auto end = m_buffer.find("\r\n", start); end != std::string::npos; end = m_buffer.find("\r\n", start)) {
-      const std::string_view line(m_buffer.data() + start, end - start);
-      start = end + 2;
-      if (!reply_line(line) || (reply.code != 0 && std::stoi(std::string(line.substr(0, 3))) != reply.code)) {
-        m_buffer.clear();
-        return {0, "weird server reply: '" + std::string(line.substr(0, 80)) + "'", false};
+    // A line ends with CRLF, or with a bare LF from servers that send those (libcurl takes
+    // them too: a reply it accepted must not go unrecognised here).
+    for (auto end = m_buffer.find('\n', start); end != std::string::npos; end = m_buffer.find('\n', start)) {
+      std::string_view line(m_buffer.data() + start, end - start);
+      start = end + 1;
+      if (!line.empty() && line.back() == '\r') {
+        line.remove_suffix(1);
       }
-      reply.code = std::stoi(std::string(line.substr(0, 3)));
+      if (!reply_line(line) || (reply.code != 0 && std::atoi(std::string(line.substr(0, 3)).c_str()) != reply.code)) {
+        return failure(SmtpReply::Broken::garbled, "weird server reply: '" + std::string(line.substr(0, 80)) + "'");
+      }
+      reply.code = std::atoi(std::string(line.substr(0, 3)).c_str());
       if (!reply.text.empty()) {
         reply.text += ' ';
       }
@@ -82,28 +110,36 @@ SmtpWire::read_reply(Deadline deadline)
         return reply;
       }
     }
-    if (m_buffer.size() - start > longest_reply) {
-      m_buffer.clear();
-      return {0, "weird server reply: a line longer than 64 KiB", false};
+    if (reply.text.size() + (m_buffer.size() - start) > longest_reply) {
+      return failure(SmtpReply::Broken::garbled, "weird server reply: longer than 64 KiB");
     }
     char chunk[4096];
     std::size_t got = 0;
     const auto code = curl_easy_recv(m_curl, chunk, sizeof chunk, &got);
     if (code == CURLE_AGAIN) {
-      if (!wait(false, deadline)) {
-        m_buffer.clear();
-        return {0, "timeout while waiting for the server's reply", true};
+      if (!wait(POLLIN, deadline)) {
+        return failure(SmtpReply::Broken::timeout, "timeout while waiting for the server's reply");
       }
       continue;
     }
     if (code != CURLE_OK || got == 0) {
-      m_buffer.clear();
-      return {0, code == CURLE_OK ? "the server closed the connection" : std::string("receiving failed: ") +
-                                                                             curl_easy_strerror(code),
-              false};
+      return failure(SmtpReply::Broken::closed, code == CURLE_OK ? "the server closed the connection"
+                                                                 : std::string("receiving failed: ") +
+                                                                     curl_easy_strerror(code));
     }
     m_buffer.append(chunk, got);
   }
+}
+
+bool
+SmtpWire::quiet()
+{
+  if (!m_buffer.empty()) {
+    return false;
+  }
+  char byte;
+  std::size_t got = 0;
+  return curl_easy_recv(m_curl, &byte, 1, &got) == CURLE_AGAIN;
 }
 
 std::string
@@ -126,6 +162,27 @@ smtp_data(std::string_view message)
     out += "\r\n";
   }
   out += ".\r\n";
+  return out;
+}
+
+std::optional<std::string>
+smtp_address(std::string_view address)
+{
+  const auto at = address.rfind('@');
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto domain = address.substr(at + 1);
+  if (std::all_of(domain.begin(), domain.end(), [](unsigned char c) { return c < 0x80; })) {
+    return std::string(address);
+  }
+  char* ascii = nullptr;
+  const std::string input(domain);
+  if (idn2_to_ascii_8z(input.c_str(), &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK) {
+    return std::nullopt;
+  }
+  std::string out = std::string(address.substr(0, at + 1)) + ascii;
+  idn2_free(ascii);
   return out;
 }
 

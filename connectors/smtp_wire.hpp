@@ -16,11 +16,16 @@ namespace cvmd {
 
 struct SmtpReply
 {
-  int code = 0;       // 0: no reply (the connection broke, timed out or spoke no SMTP)
-  std::string text;   // the reply's lines joined by " ", or what went wrong when code is 0
-  bool timed_out = false;
-
-  bool positive() const { return code >= 200 && code < 400; }
+  enum class Broken
+  {
+    no,
+    timeout, // the server may still be working on it
+    closed,  // closed or reset: it will not answer any more
+    garbled, // not SMTP
+  };
+  int code = 0;         // 0: no reply, see `broken`
+  std::string text;     // the reply's lines joined by " ", or what went wrong when code is 0
+  Broken broken = Broken::no;
 };
 
 class SmtpWire
@@ -30,16 +35,16 @@ public:
 
   explicit SmtpWire(CURL* curl) : m_curl(curl) {}
 
-  // Everything or an error message.
-  std::optional<std::string> send(std::string_view data, Deadline deadline);
+  // Everything, or what went wrong (a reply with code 0).
+  std::optional<SmtpReply> send(std::string_view data, Deadline deadline);
   SmtpReply read_reply(Deadline deadline);
-  // Replies already read but not yet asked for, and bytes after them: after a complete
-  // exchange there are none unless the server talks out of turn.
-  bool idle() const { return m_buffer.empty(); }
+  // Before a kept connection is used again: false when the server said something nobody
+  // asked for (a 421 before closing, a reply out of turn) or closed it meanwhile.
+  bool quiet();
 
 private:
-  // Waits until the socket can be read (or written); false at the deadline.
-  bool wait(bool for_writing, Deadline deadline);
+  // Waits for the socket; false at the deadline.
+  bool wait(short events, Deadline deadline);
 
   CURL* m_curl;
   std::string m_buffer;
@@ -48,5 +53,9 @@ private:
 // The message as DATA carries it: lines starting with "." get another (RFC 5321 4.5.2),
 // the last line ends with CRLF, and "." on a line of its own ends it.
 std::string smtp_data(std::string_view message);
+
+// The address for RCPT TO: the domain as IDNA A-labels ("xn--"), the local part as it is;
+// nothing when the domain cannot be written so.
+std::optional<std::string> smtp_address(std::string_view address);
 
 } // namespace cvmd

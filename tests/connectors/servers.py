@@ -91,8 +91,13 @@ class ScriptedSmtp:
     seconds, multi-line replies. It records every chunk it reads per connection, the
     commands, and the messages it accepted (dot-stuffing undone)."""
 
-    def __init__(self, pipelining=True, refuse=None, lenient=False, idle_close=None):
+    def __init__(self, pipelining=True, refuse=None, lenient=False, idle_close=None, line_end=b"\r\n",
+                 smtputf8=False, after=None, final_reply=None, close_on_refused_data=False):
+        """`after`: (N, what) - once N messages went on a connection, "421" answers the next
+        MAIL and closes it, or "hang" lets the next MAIL go unanswered."""
         self.pipelining, self.refuse, self.lenient, self.idle_close = pipelining, refuse or {}, lenient, idle_close
+        self.line_end, self.smtputf8, self.after, self.final_reply = line_end, smtputf8, after, final_reply
+        self.close_on_refused_data = close_on_refused_data
         self.chunks, self.commands, self.messages, self.connections = [], [], [], 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -115,8 +120,10 @@ class ScriptedSmtp:
 
     def _serve(self, conn, number):
         conn.settimeout(self.idle_close)
-        buffer, recipients, data = b"", [], None
-        say = conn.sendall
+        buffer, recipients, data, sent_here, refused_here = b"", [], None, 0, False
+
+        def say(reply):
+            conn.sendall(reply.replace(b"\r\n", self.line_end))
         try:
             say(b"220 scripted ESMTP\r\n")
             while True:
@@ -137,30 +144,43 @@ class ScriptedSmtp:
                                 with self.lock:
                                     self.messages.append((recipients, b"\r\n".join(data)))
                                     queued = len(self.messages)
-                                say(b"250-2.0.0 Ok\r\n250 2.0.0 Ok: queued as S%d\r\n" % queued)
+                                sent_here += 1
+                                say(self.final_reply or b"250-2.0.0 Ok\r\n250 2.0.0 Ok: queued as S%d\r\n" % queued)
                             else:
                                 say(b"554 5.5.1 no valid recipients\r\n")
                             data, recipients = None, []
                         else:
                             data.append(line[1:] if line.startswith(b".") else line)
                         continue
-                    text = line.decode()
+                    text = line.decode("utf-8", "replace")
                     verb = text.split(" ")[0].split(":")[0].upper()
                     with self.lock:
                         self.commands.append((number, text))
                     if verb in ("EHLO", "HELO"):
-                        say(b"250-scripted\r\n" + (b"250-PIPELINING\r\n" if self.pipelining else b"") + b"250 8BITMIME\r\n")
+                        say(b"250-scripted\r\n" + (b"250-PIPELINING\r\n" if self.pipelining else b"") +
+                            (b"250-SMTPUTF8\r\n" if self.smtputf8 else b"") + b"250 8BITMIME\r\n")
+                    elif verb == "MAIL" and self.after and sent_here >= self.after[0]:
+                        if self.after[1] == "421":
+                            say(b"421 4.4.2 scripted: closing, idle too long\r\n")
+                            return
+                        # "hang": never answers on this connection again
+                        while conn.recv(65536):
+                            pass
+                        return
                     elif verb == "MAIL":
-                        recipients = []
+                        recipients, refused_here = [], False
                         say(b"250 2.1.0 Ok\r\n")
                     elif verb == "RCPT":
                         address = text[text.index("<") + 1:text.index(">")]
                         if address in self.refuse:
+                            refused_here = True
                             say(self.refuse[address].encode() + b"\r\n")
                         else:
                             recipients.append(address)
                             say(b"250 2.1.5 Ok\r\n")
                     elif verb == "DATA":
+                        if refused_here and self.close_on_refused_data:
+                            return
                         if recipients or self.lenient:
                             data = []
                             say(b"354 End data with <CR><LF>.<CR><LF>\r\n")

@@ -337,6 +337,94 @@ class Transaction(unittest.TestCase):
         self.assertEqual(server.connections, 3)
 
 
+    def test_a_server_that_ends_replies_with_a_bare_line_feed_gets_each_message_once(self):
+        server = self.server(line_end=b"\n")
+        shop = self.shop_for(server)
+        shop.add_buyers(range(10, 14))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("6 sent", r.stdout)
+        self.assertEqual(len(server.messages), 6)
+        self.assertEqual({(s, a) for s, a, d in self.outcome(shop).values()}, {("sent", 1)})
+
+    def test_a_421_to_mail_on_a_kept_connection_costs_no_attempt(self):
+        server = self.server(after=(2, "421"))
+        shop = self.shop_for(server)
+        shop.add_buyers(range(10, 14))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("6 sent", r.stdout)
+        self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages),
+                         sorted(["zoe@x.example", "bob@x.example"] + [f"c{i}@x.example" for i in range(10, 14)]))
+        self.assertEqual({(s, a) for s, a, d in self.outcome(shop).values()}, {("sent", 1)})
+        self.assertEqual(server.connections, 3)
+
+    def test_a_server_that_stops_answering_costs_one_timeout_not_more(self):
+        server = self.server(after=(1, "hang"))
+        shop = self.shop_for(server)
+        config = shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace("timeout: 3 seconds", "timeout: 1 second"))
+        started = time.time()
+        shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        elapsed = time.time() - started
+        outcome = self.outcome(shop)
+        self.assertEqual(outcome["c1"][:2], ("sent", 1))
+        # Not tried again on a new connection within the same message: its time is spent.
+        self.assertEqual(outcome["c2"][:2], ("pending", 1))
+        self.assertIn("timeout", outcome["c2"][2])
+        self.assertEqual(server.connections, 1)
+        self.assertLess(elapsed, 2.5)
+
+    def test_a_refusal_read_before_the_connection_broke_still_decides(self):
+        server = self.server(refuse={"c10@x.example": "550 5.1.1 no such user"}, close_on_refused_data=True)
+        shop = self.shop_for(server)
+        shop.add_buyers(range(10, 12))
+        shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        outcome = self.outcome(shop)
+        self.assertEqual(outcome["c10"][:2], ("failed", 1))
+        self.assertIn("550 5.1.1 no such user", outcome["c10"][2])
+        self.assertEqual({s for c, (s, a, d) in outcome.items() if c != "c10"}, {"sent"})
+
+    def test_replies_that_are_not_smtp_are_retried_and_the_queue_id_is_one_word(self):
+        for final, state, provider in ((b"250-2.0.0 Ok\r\n451 4.3.0 a different code\r\n", "pending", None),
+                                       (b"250-2.0.0 Ok: queued as ABC\r\n250 2.0.0 Bye\r\n", "sent", "ABC")):
+            with self.subTest(final=final):
+                server = self.server(final_reply=final)
+                shop = self.shop_for(server)
+                shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+                [(got_state, got_provider, detail)] = shop.db(
+                    "SELECT state, provider_id, detail FROM outbox WHERE customer_id = 'c1'")
+                self.assertEqual(got_state, state, detail)
+                if provider:
+                    self.assertEqual(got_provider, provider)
+                else:
+                    self.assertIn("weird server reply", detail)
+
+    def test_international_addresses_go_as_a_labels_or_with_smtputf8(self):
+        for smtputf8 in (False, True):
+            with self.subTest(smtputf8=smtputf8):
+                server = self.server(smtputf8=smtputf8)
+                shop = self.shop_for(server)
+                (shop.dir / "idn.csv").write_text(
+                    "customer_id,email,phone,first_name,last_name,email_consent,sms_consent\n"
+                    "i1,kunde@müller.example,,Ina,,yes,no\ni2,zoë@x.example,,Zoë,,yes,no\n", encoding="utf-8")
+                (shop.dir / "idn_orders.csv").write_text(
+                    "order_id,customer_id,ordered_at,amount\nn1,i1,2026-01-05T10:00:00Z,10\nn2,i2,2026-01-05T10:00:00Z,10\n")
+                shop.cvmd("import", "customers", str(shop.dir / "idn.csv"))
+                shop.cvmd("import", "orders", str(shop.dir / "idn_orders.csv"))
+                shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+                outcome = self.outcome(shop)
+                commands = [c for _, c in server.commands]
+                self.assertEqual(outcome["i1"][:2], ("sent", 1))
+                self.assertIn("RCPT TO:<kunde@xn--mller-kva.example>", commands)
+                if smtputf8:
+                    self.assertEqual(outcome["i2"][:2], ("sent", 1))
+                    self.assertIn("RCPT TO:<zoë@x.example>", commands)
+                    self.assertIn("MAIL FROM:<news@shop.example> SMTPUTF8", commands)
+                else:
+                    self.assertEqual(outcome["i2"][0], "failed")
+                    self.assertIn("SMTPUTF8", outcome["i2"][2])
+                    self.assertNotIn("RCPT TO:<zoë@x.example>", commands)
+
+
 class TlsAndAuth(unittest.TestCase):
     """STARTTLS (required) and smtps with AUTH against aiosmtpd; one connection for many
     messages; wrong credentials keep the messages waiting and never print the password."""
