@@ -282,16 +282,20 @@ class Transaction(unittest.TestCase):
         return {c: (s, a, d) for c, s, a, d in shop.db("SELECT customer_id, state, attempts, detail FROM outbox")
                 if c != "c3"}
 
+    def send_six_once(self, server, shop):
+        """Four more buyers, one cycle: the six welcome mails arrive, each once."""
+        shop.add_buyers(range(10, 14))
+        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
+        self.assertIn("6 sent", r.stdout)
+        self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages),
+                         sorted(["zoe@x.example", "bob@x.example"] + [f"c{i}@x.example" for i in range(10, 14)]))
+
     def test_commands_go_in_one_write_when_the_server_offers_pipelining_and_one_by_one_when_not(self):
         for pipelining in (True, False):
             with self.subTest(pipelining=pipelining):
                 server = self.server(pipelining=pipelining)
                 shop = self.shop_for(server)
-                shop.add_buyers(range(10, 14))
-                r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
-                self.assertIn("6 sent", r.stdout)
-                self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages),
-                                 sorted(["zoe@x.example", "bob@x.example"] + [f"c{i}@x.example" for i in range(10, 14)]))
+                self.send_six_once(server, shop)
                 self.assertEqual(server.connections, 1)
                 with_mail = [chunk for _, chunk in server.chunks if b"MAIL FROM:" in chunk]
                 self.assertEqual(len(with_mail), 6)
@@ -349,11 +353,7 @@ class Transaction(unittest.TestCase):
     def test_a_421_to_mail_on_a_kept_connection_costs_no_attempt(self):
         server = self.server(after=(2, "421"))
         shop = self.shop_for(server)
-        shop.add_buyers(range(10, 14))
-        r = shop.cvmd("run", "--once", "--now", "2026-02-01T00:00:00Z")
-        self.assertIn("6 sent", r.stdout)
-        self.assertEqual(sorted(rcpt for [rcpt], _ in server.messages),
-                         sorted(["zoe@x.example", "bob@x.example"] + [f"c{i}@x.example" for i in range(10, 14)]))
+        self.send_six_once(server, shop)
         self.assertEqual({(s, a) for s, a, d in self.outcome(shop).values()}, {("sent", 1)})
         self.assertEqual(server.connections, 3)
 
