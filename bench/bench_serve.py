@@ -5,9 +5,12 @@ as the server's own ceiling. Latency percentiles from wrk.
 
 With EVENTS_PER_SECOND, /v1/batch is also run paced: each connection waits after every
 answer so that all of them together offer about that many events a second (wrk's delay()),
-which gives the latency at that load rather than at the most the server can take.
+which gives the latency at that load rather than at the most the server can take. Twice:
+with the same wait everywhere (connections answered together come back together, a
+synchronised crowd), and with waits drawn from an exponential distribution of the same mean
+(independent senders: arrivals close to a Poisson stream).
 
-usage: bench/bench_serve.py BUILD_DIR [SECONDS] [CONNECTIONS] [EVENTS_PER_SECOND]"""
+usage: bench/bench_serve.py BUILD_DIR [SECONDS] [CONNECTIONS] [EVENTS_PER_SECOND] [paced-only]"""
 import json
 import os
 import pathlib
@@ -21,6 +24,7 @@ build = pathlib.Path(sys.argv[1]).resolve()
 seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 connections = int(sys.argv[3]) if len(sys.argv) > 3 else 32
 paced_rate = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+paced_only = len(sys.argv) > 5 and sys.argv[5] == "paced-only"
 cvmd = build / "cvmd"
 token = "bench-token-0123456789"
 
@@ -48,6 +52,16 @@ end
 PACING = """
 delay = function()
   return DELAY
+end
+"""
+RANDOM_PACING = """
+local seeded = false
+delay = function()
+  if not seeded then
+    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+    seeded = true
+  end
+  return -math.log(1 - math.random()) * DELAY
 end
 """
 
@@ -83,18 +97,23 @@ with tempfile.TemporaryDirectory() as work:
     try:
         base = "http://" + re.search(r"listening on (\S+)", server.stdout.readline()).group(1)
         time.sleep(1)
-        health = run_wrk(base + "/health")
-        tracks = run_wrk(base + "/v1/track", script(work / "track.lua", TRACK))
-        batches = run_wrk(base + "/v1/batch", script(work / "batch.lua", BATCH))
-        print(f"/health   : {health[0]:8.0f} requests/s, p50 {health[1]}, p99 {health[2]}")
-        print(f"/v1/track : {tracks[0]:8.0f} events/s, p50 {tracks[1]}, p99 {tracks[2]}, non-2xx {tracks[3]}")
-        print(f"/v1/batch : {batches[0] * 100:8.0f} events/s ({batches[0]:.0f} requests/s of 100), "
-              f"p50 {batches[1]}, p99 {batches[2]}, non-2xx {batches[3]}")
+        if not paced_only:
+            health = run_wrk(base + "/health")
+            tracks = run_wrk(base + "/v1/track", script(work / "track.lua", TRACK))
+            batches = run_wrk(base + "/v1/batch", script(work / "batch.lua", BATCH))
+            print(f"/health   : {health[0]:8.0f} requests/s, p50 {health[1]}, p99 {health[2]}")
+            print(f"/v1/track : {tracks[0]:8.0f} events/s, p50 {tracks[1]}, p99 {tracks[2]}, non-2xx {tracks[3]}")
+            print(f"/v1/batch : {batches[0] * 100:8.0f} events/s ({batches[0]:.0f} requests/s of 100), "
+                  f"p50 {batches[1]}, p99 {batches[2]}, non-2xx {batches[3]}")
         if paced_rate:
             delay = connections * 100 * 1000 / paced_rate
             paced = run_wrk(base + "/v1/batch",
                             script(work / "paced.lua", BATCH + PACING.replace("DELAY", f"{delay:.3f}")))
             print(f"/v1/batch paced for {paced_rate} events/s: {paced[0] * 100:8.0f} events/s, "
+                  f"p50 {paced[1]}, p99 {paced[2]}, non-2xx {paced[3]}")
+            paced = run_wrk(base + "/v1/batch",
+                            script(work / "random.lua", BATCH + RANDOM_PACING.replace("DELAY", f"{delay:.3f}")))
+            print(f"/v1/batch paced for {paced_rate} events/s, random waits: {paced[0] * 100:8.0f} events/s, "
                   f"p50 {paced[1]}, p99 {paced[2]}, non-2xx {paced[3]}")
     finally:
         server.terminate()
