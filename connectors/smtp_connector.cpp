@@ -22,7 +22,7 @@ on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
     // Anything else is an AUTH continuation: base64 of the credentials.
     replies.command = std::find(std::begin(verbs), std::end(verbs), verb) != std::end(verbs) ? verb : "AUTH";
     if (replies.command == "EHLO") {
-      replies.pipelining = replies.smtputf8 = false; // again after STARTTLS: only the last answer counts
+      replies.pipelining = replies.smtputf8 = replies.size = false; // again after STARTTLS: only the last answer counts
     }
   }
   if (type == CURLINFO_HEADER_IN) {
@@ -40,6 +40,7 @@ on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user)
                      [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
       replies.pipelining = replies.pipelining || keyword == "PIPELINING";
       replies.smtputf8 = replies.smtputf8 || keyword == "SMTPUTF8";
+      replies.size = replies.size || keyword == "SIZE";
     }
   }
   return 0;
@@ -194,7 +195,9 @@ SmtpConnector::transaction(const std::string& recipient, bool smtputf8, const st
                            const std::string& key, SmtpWire::Deadline deadline)
 {
   auto& wire = *m_wire;
-  const std::string commands[] = {"MAIL FROM:" + m_envelope_from + (smtputf8 ? " SMTPUTF8\r\n" : "\r\n"),
+  const auto parameters = (m_replies.size ? " SIZE=" + std::to_string(data.size()) : std::string()) +
+                          (smtputf8 ? " SMTPUTF8" : "");
+  const std::string commands[] = {"MAIL FROM:" + m_envelope_from + parameters + "\r\n",
                                   "RCPT TO:<" + recipient + ">\r\n", "DATA\r\n"};
   static const char* const verbs[] = {"MAIL", "RCPT", "DATA"};
   SmtpReply replies[3];

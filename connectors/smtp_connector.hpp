@@ -31,6 +31,7 @@ public:
     std::string command; // the verb of the last command sent (never its arguments: AUTH's hold secrets)
     bool pipelining = false; // the last EHLO's answer offered PIPELINING
     bool smtputf8 = false;   // ... and SMTPUTF8 (RFC 6531)
+    bool size = false;       // ... and SIZE (RFC 1870): a message too big is refused at MAIL
   };
 
 private:

@@ -92,12 +92,12 @@ class ScriptedSmtp:
     commands, and the messages it accepted (dot-stuffing undone)."""
 
     def __init__(self, pipelining=True, refuse=None, lenient=False, idle_close=None, line_end=b"\r\n",
-                 smtputf8=False, after=None, final_reply=None, close_on_refused_data=False):
+                 smtputf8=False, after=None, final_reply=None, close_on_refused_data=False, size=False):
         """`after`: (N, what) - once N messages went on a connection, "421" answers the next
         MAIL and closes it, or "hang" lets the next MAIL go unanswered."""
         self.pipelining, self.refuse, self.lenient, self.idle_close = pipelining, refuse or {}, lenient, idle_close
         self.line_end, self.smtputf8, self.after, self.final_reply = line_end, smtputf8, after, final_reply
-        self.close_on_refused_data = close_on_refused_data
+        self.close_on_refused_data, self.size = close_on_refused_data, size
         self.chunks, self.commands, self.messages, self.connections = [], [], [], 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -158,7 +158,8 @@ class ScriptedSmtp:
                         self.commands.append((number, text))
                     if verb in ("EHLO", "HELO"):
                         say(b"250-scripted\r\n" + (b"250-PIPELINING\r\n" if self.pipelining else b"") +
-                            (b"250-SMTPUTF8\r\n" if self.smtputf8 else b"") + b"250 8BITMIME\r\n")
+                            (b"250-SMTPUTF8\r\n" if self.smtputf8 else b"") +
+                            (b"250-SIZE 10240000\r\n" if self.size else b"") + b"250 8BITMIME\r\n")
                     elif verb == "MAIL" and self.after and sent_here >= self.after[0]:
                         if self.after[1] == "421":
                             say(b"421 4.4.2 scripted: closing, idle too long\r\n")
