@@ -15,9 +15,17 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace cvmd {
+
+std::string
+outbox_directory(const Store& store, const std::string& outbox_option)
+{
+  return outbox_option.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string()
+                               : outbox_option;
+}
 
 namespace {
 
@@ -96,22 +104,25 @@ describe(const SendSummary& s)
          " waiting, " + std::to_string(s.failed) + " failed, " + std::to_string(s.dead) + " dead-lettered";
 }
 
-// Each message is marked in its own transaction as soon as its gateway answers.
+// Each message is marked in its own transaction as soon as its gateway answers. A `kept`
+// sender (the daemon's) keeps its connections and breakers from one cycle to the next.
 SendSummary
 deliver_due(Store& store, const Config& config, const CustomerState& state, const dsl::TemplateCatalog& templates,
-            const dsl::Diagnostics& template_problems, std::int64_t now, const std::string& outbox_option)
+            const dsl::Diagnostics& template_problems, std::int64_t now, const std::string& outbox_option,
+            OutboxSender* kept)
 {
-  const auto outbox =
-    outbox_option.empty() ? (std::filesystem::path(store.path()).parent_path() / "outbox").string() : outbox_option;
-  OutboxSender sender(config, outbox);
-  sender.set_broken_templates(broken_templates(template_problems));
-  return sender.send_due(store, state, templates, now, std::cerr);
+  std::optional<OutboxSender> own;
+  if (!kept) {
+    kept = &own.emplace(config, outbox_directory(store, outbox_option));
+  }
+  kept->set_broken_templates(broken_templates(template_problems));
+  return kept->send_due(store, state, templates, now, std::cerr);
 }
 
 // When the scenarios are refused nothing is planned, but what was planned before still
 // goes out (messages of broken templates wait, with the reason in `cvmd outbox`).
 int
-deliver_only(Store& store, const Config& config, std::int64_t now, const std::string& outbox)
+deliver_only(Store& store, const Config& config, std::int64_t now, const std::string& outbox, OutboxSender* kept)
 {
   dsl::TemplateCatalog templates;
   dsl::Diagnostics problems;
@@ -119,7 +130,7 @@ deliver_only(Store& store, const Config& config, std::int64_t now, const std::st
   auto metrics = config.metrics;
   metrics.keep_later_buyers = true;
   auto state = CustomerState::build(store, now, metrics);
-  const auto sent = deliver_due(store, config, state, templates, problems, now, outbox);
+  const auto sent = deliver_due(store, config, state, templates, problems, now, outbox, kept);
   std::cout << "nothing planned (the scenarios have errors); " << describe(sent) << "\n";
   return 1;
 }
@@ -149,7 +160,7 @@ run_once(const GlobalOptions& global, const RunOptions& options)
 } // namespace
 
 int
-run_cycle(Store& store, const Config& config, std::int64_t now, const std::string& outbox)
+run_cycle(Store& store, const Config& config, std::int64_t now, const std::string& outbox, OutboxSender* sender)
 {
   int refused = 0;
   const auto loaded = load_scenarios(config, {}, "run", "nothing new was planned from the files", refused);
@@ -182,7 +193,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     const auto saved = store.last_good_sources();
     last_good = saved ? compile_pinned(saved->first, templates) : nullptr;
     if (!last_good) {
-      return deliver_only(store, config, now, outbox);
+      return deliver_only(store, config, now, outbox, sender);
     }
     std::cerr << "cvmd run: the scenarios of " << format_time(saved->second)
               << " (the last that passed their check) keep running until the files are fixed\n";
@@ -339,7 +350,7 @@ run_cycle(Store& store, const Config& config, std::int64_t now, const std::strin
     writer.commit();
   }
 
-  const auto sent = deliver_due(store, config, state, templates, template_problems, now, outbox);
+  const auto sent = deliver_due(store, config, state, templates, template_problems, now, outbox, sender);
   std::map<std::string, std::size_t> by_action;
   for (const auto& d : decisions) {
     ++by_action[to_string(d.action)];

@@ -6,6 +6,7 @@
 #include "engine/event_api.hpp"
 #include "engine/http_server.hpp"
 #include "engine/log_lines.hpp"
+#include "engine/outbox_sender.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/tracking.hpp"
 
@@ -156,11 +157,12 @@ private:
       return;
     }
     m_checkpointer.take_over(**store);
+    OutboxSender sender(m_config, outbox_directory(**store, ""));
     while (true) {
       const auto started = std::chrono::steady_clock::now();
       int exit_code = 2;
       try {
-        exit_code = run_cycle(**store, m_config, wall_now(), "");
+        exit_code = run_cycle(**store, m_config, wall_now(), "", &sender);
       } catch (const std::exception& e) {
         std::cerr << "cvmd serve: cycle failed: " << e.what() << "\n"; // the next one tries again
       }

@@ -19,6 +19,7 @@ import urllib.request
 
 CVMD = sys.argv.pop(1) if len(sys.argv) > 1 else "cvmd"
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "connectors"))
+import servers  # noqa: E402
 from shop import SECRET, Shop, parse_mail  # noqa: E402
 
 
@@ -379,6 +380,49 @@ class EventApi(unittest.TestCase):
             self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413"))
         self.assertEqual(self.counts(), before)
         self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "Signup"})[0], 200)  # still serving
+
+
+class KeptConnections(unittest.TestCase):
+    """The daemon keeps its senders between cycles (their connections, and their breakers'
+    memory of a failing gateway): one SMTP connection serves every cycle."""
+    TOKEN = EventApi.TOKEN
+    post = EventApi.post
+    stop = EventApi.stop
+
+    def setUp(self):
+        self.smtp = servers.ScriptedSmtp()
+        self.addCleanup(self.smtp.close)
+        self.shop = Shop(CVMD, f"  email:\n    type: smtp\n    url: \"smtp://127.0.0.1:{self.smtp.port}\"\n"
+                               "    from: \"Shop <news@shop.example>\"\n", env={"CVMD_API_TOKEN": self.TOKEN})
+        self.addCleanup(self.shop.close)
+        config = self.shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace(
+            'link_secret: "${CVMD_LINK_SECRET}"\n', 'link_secret: "${CVMD_LINK_SECRET}"\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'))
+        self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                        env=self.shop.env)
+        self.addCleanup(self.stop)
+        line = self.process.stdout.readline()
+        self.base = "http://127.0.0.1:" + re.search(r":(\d+)$", line.strip()).group(1)
+
+    def wait_for_mails(self, count):
+        deadline = time.time() + 15
+        while time.time() < deadline and len(self.smtp.messages) < count:
+            time.sleep(0.1)
+        return [rcpt for [rcpt], _ in self.smtp.messages]
+
+    def test_cycles_share_one_smtp_connection(self):
+        self.assertEqual(sorted(self.wait_for_mails(2)), ["bob@x.example", "zoe@x.example"])  # the start-up cycle
+        for n in (8, 9):
+            status, _ = self.post("/v1/batch", {"batch": [
+                {"type": "identify", "userId": f"c{n}",
+                 "traits": {"email": f"c{n}@x.example", "firstName": "Nina", "email_consent": True}},
+                {"type": "track", "userId": f"c{n}", "event": "Order Completed", "timestamp": "2026-02-01T10:00:00Z",
+                 "properties": {"order_id": f"o-c{n}", "total": "19.90"}}]})
+            self.assertEqual(status, 200)
+            self.assertIn(f"c{n}@x.example", self.wait_for_mails(3 if n == 8 else 4))
+            time.sleep(1.2)  # the next one is a cycle of its own
+        self.assertEqual(self.smtp.connections, 1)
 
 
 if __name__ == "__main__":
