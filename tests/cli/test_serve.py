@@ -207,7 +207,10 @@ class EventApi(unittest.TestCase):
     TOKEN = "api-token-for-tests-0123"
 
     def setUp(self):
-        self.shop = Shop(CVMD, "  email:\n    type: file\n", env={"CVMD_API_TOKEN": self.TOKEN})
+        self.start_daemon("  email:\n    type: file\n")
+
+    def start_daemon(self, connectors_yaml):
+        self.shop = Shop(CVMD, connectors_yaml, env={"CVMD_API_TOKEN": self.TOKEN})
         self.addCleanup(self.shop.close)
         config = self.shop.dir / "cvmd.yaml"
         config.write_text(config.read_text().replace(
@@ -388,22 +391,13 @@ class KeptConnections(unittest.TestCase):
     TOKEN = EventApi.TOKEN
     post = EventApi.post
     stop = EventApi.stop
+    start_daemon = EventApi.start_daemon
 
     def setUp(self):
         self.smtp = servers.ScriptedSmtp()
         self.addCleanup(self.smtp.close)
-        self.shop = Shop(CVMD, f"  email:\n    type: smtp\n    url: \"smtp://127.0.0.1:{self.smtp.port}\"\n"
-                               "    from: \"Shop <news@shop.example>\"\n", env={"CVMD_API_TOKEN": self.TOKEN})
-        self.addCleanup(self.shop.close)
-        config = self.shop.dir / "cvmd.yaml"
-        config.write_text(config.read_text().replace(
-            'link_secret: "${CVMD_LINK_SECRET}"\n', 'link_secret: "${CVMD_LINK_SECRET}"\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'))
-        self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                        env=self.shop.env)
-        self.addCleanup(self.stop)
-        line = self.process.stdout.readline()
-        self.base = "http://127.0.0.1:" + re.search(r":(\d+)$", line.strip()).group(1)
+        self.start_daemon(f"  email:\n    type: smtp\n    url: \"smtp://127.0.0.1:{self.smtp.port}\"\n"
+                          "    from: \"Shop <news@shop.example>\"\n")
 
     def wait_for_mails(self, count):
         deadline = time.time() + 15
