@@ -1,12 +1,14 @@
 #include "engine/event_api.hpp"
 
 #include "engine/access_tokens.hpp"
+#include "engine/job_thread.hpp"
 #include "engine/row_checks.hpp"
 #include "engine/values.hpp"
 
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <optional>
 #include <variant>
 
 namespace cvmd {
@@ -266,6 +268,15 @@ EventApi::EventApi(Store& store, std::vector<std::string> tokens, Now now)
 {
 }
 
+struct EventApi::Checked
+{
+  std::optional<HttpReply> refusal;
+  std::vector<Item> items;
+  std::int64_t now = 0;
+};
+
+EventApi::~EventApi() = default;
+
 bool
 EventApi::handles(const std::string& path) const
 {
@@ -281,6 +292,35 @@ EventApi::authorized(const HttpRequestView& request) const
 void
 EventApi::handle(const HttpRequestView& request, Respond respond)
 {
+  if (!m_defer) {
+    accept(*check(request), std::move(respond));
+    return;
+  }
+  // Reading and checking the JSON is a third of a request's time: on the other core, so
+  // that this thread only writes and commits.
+  if (!m_checker) {
+    m_checker = std::make_unique<JobThread>();
+  }
+  auto copy = std::make_shared<HttpRequestView>(request);
+  m_checker->post([this, copy, respond = std::move(respond)] {
+    std::shared_ptr<Checked> checked;
+    try {
+      checked = check(*copy);
+    } catch (const std::exception& e) {
+      checked = std::make_shared<Checked>();
+      checked->refusal = refuse(503, std::string("busy, try again (") + e.what() + ")");
+    }
+    m_defer([this, checked, respond] { accept(*checked, respond); });
+  });
+}
+
+void
+EventApi::accept(const Checked& checked, Respond respond)
+{
+  if (checked.refusal) {
+    respond(*checked.refusal); // nothing of it is in the group
+    return;
+  }
   const bool opened = !m_group;
   if (opened) {
     m_group = std::make_unique<Store::Writer>(m_store);
@@ -288,7 +328,7 @@ EventApi::handle(const HttpRequestView& request, Respond respond)
   std::size_t stored = 0;
   HttpReply reply;
   try {
-    reply = check_and_write(request, stored);
+    reply = write(checked, stored);
   } catch (...) {
     if (!opened) {
       try {
@@ -343,52 +383,65 @@ EventApi::flush()
   }
 }
 
-HttpReply
-EventApi::check_and_write(const HttpRequestView& request, std::size_t& stored)
+
+std::shared_ptr<EventApi::Checked>
+EventApi::check(const HttpRequestView& request) const
 {
+  auto out = std::make_shared<Checked>();
+  const auto refused = [&](HttpReply reply) {
+    out->refusal = std::move(reply);
+    return out;
+  };
   if (request.method != "POST") {
-    return {405, "application/json", "{\"success\":false,\"error\":\"use POST\"}\n", {{"Allow", "POST"}}};
+    return refused({405, "application/json", "{\"success\":false,\"error\":\"use POST\"}\n", {{"Allow", "POST"}}});
   }
   if (!authorized(request)) {
-    return {401,
-            "application/json",
-            "{\"success\":false,\"error\":\"a valid bearer token is required\"}\n",
-            {{"WWW-Authenticate", "Bearer"}}};
+    return refused({401,
+                    "application/json",
+                    "{\"success\":false,\"error\":\"a valid bearer token is required\"}\n",
+                    {{"WWW-Authenticate", "Bearer"}}});
   }
   const auto type = request.headers.find("content-type");
   if (type == request.headers.end() || type->second.rfind("application/json", 0) != 0) {
-    return refuse(415, "the body must be JSON (Content-Type: application/json)");
+    return refused(refuse(415, "the body must be JSON (Content-Type: application/json)"));
   }
   boost::system::error_code ec;
   const auto body = json::parse(request.body, ec);
   if (ec) {
-    return refuse(400, "the body is not valid JSON (UTF-8): " + ec.message());
+    return refused(refuse(400, "the body is not valid JSON (UTF-8): " + ec.message()));
   }
   const auto path = request.target.substr(0, request.target.find('?'));
-  const auto now = m_now();
-  ItemReader reader(now);
-  std::vector<Item> items;
+  out->now = m_now();
+  ItemReader reader(out->now);
+  auto& items = out->items;
   if (path == "/v1/batch") {
     const auto* object = body.if_object();
     const auto* batch = object ? object->if_contains("batch") : nullptr;
     if (!batch || !batch->is_array() || batch->get_array().empty()) {
-      return refuse(400, "batch: missing (an array of track and identify calls)");
+      return refused(refuse(400, "batch: missing (an array of track and identify calls)"));
     }
     for (std::size_t i = 0; i < batch->get_array().size(); ++i) {
       Item item;
       if (auto p = reader.read(batch->get_array()[i], "batch[" + std::to_string(i) + "]", {}, item); !p.empty()) {
-        return refuse(400, p + "; nothing was stored");
+        return refused(refuse(400, p + "; nothing was stored"));
       }
       items.push_back(std::move(item));
     }
   } else {
     Item item;
     if (auto p = reader.read(body, "body", path == "/v1/track" ? "track" : "identify", item); !p.empty()) {
-      return refuse(400, p + "; nothing was stored");
+      return refused(refuse(400, p + "; nothing was stored"));
     }
     items.push_back(std::move(item));
   }
+  return out;
+}
 
+HttpReply
+EventApi::write(const Checked& checked, std::size_t& stored)
+{
+  const auto now = checked.now;
+  const auto& items = checked.items;
   std::size_t repeated = 0;
   auto& writer = *m_group;
   writer.savepoint(); // this request alone can be taken back

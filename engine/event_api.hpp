@@ -16,24 +16,33 @@
 
 namespace cvmd {
 
+class JobThread;
+
 class EventApi
 {
 public:
   using Now = std::function<std::int64_t()>;
   EventApi(Store& store, std::vector<std::string> tokens, Now now);
+  ~EventApi();
 
   bool handles(const std::string& path) const;
   // Checks the request, writes it into the open group (a transaction shared by the
   // requests that arrive together) and answers once the group is committed; refusals are
   // answered at once. Without a Defer (tests) each request commits on its own.
+  // With a Defer, the JSON is read and checked on a thread of its own (the server's thread
+  // only writes and commits).
   void handle(const HttpRequestView& request, Respond respond);
   void set_defer(Defer defer) { m_defer = std::move(defer); }
   // Called after each commit with how many items it stored (not counting repeats).
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 
 private:
+  struct Checked; // a request's items, or why it is refused
   bool authorized(const HttpRequestView& request) const;
-  HttpReply check_and_write(const HttpRequestView& request, std::size_t& stored);
+  std::shared_ptr<Checked> check(const HttpRequestView& request) const;
+  // On the server's thread: into the open group, or refused at once.
+  void accept(const Checked& checked, Respond respond);
+  HttpReply write(const Checked& checked, std::size_t& stored);
   void flush();
 
   struct Waiting
@@ -50,6 +59,7 @@ private:
   std::vector<std::string> m_tokens;
   Now m_now;
   std::function<void(std::size_t)> m_on_stored;
+  std::unique_ptr<JobThread> m_checker; // last: its thread stops before the rest goes
 };
 
 } // namespace cvmd

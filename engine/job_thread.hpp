@@ -1,0 +1,33 @@
+#pragma once
+// One thread that runs the jobs handed to it, in the order they came. A job that throws
+// is dropped (it answers for itself); the destructor runs what is queued, then joins.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace cvmd {
+
+class JobThread
+{
+public:
+  JobThread();
+  ~JobThread();
+  JobThread(const JobThread&) = delete;
+  JobThread& operator=(const JobThread&) = delete;
+
+  void post(std::function<void()> job);
+
+private:
+  void loop();
+
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<std::function<void()>> m_jobs;
+  bool m_stopping = false;
+  std::thread m_thread; // last: starts once everything above is ready
+};
+
+} // namespace cvmd
