@@ -383,7 +383,6 @@ EventApi::flush()
   }
 }
 
-
 std::shared_ptr<EventApi::Checked>
 EventApi::check(const HttpRequestView& request) const
 {
