@@ -179,7 +179,7 @@ SmtpConnector::broken(const SmtpReply& reply, bool before_any_reply)
   disconnect(false);
   // Untouched only when the server certainly took nothing: closed before any reply. A
   // timeout is not: the server may be slow, and the deadline is spent anyway.
-  return {Delivery::retry(reply.text), before_any_reply && reply.broken == SmtpReply::Broken::closed};
+  return {Delivery::retry(reply.text), before_any_reply && reply.closed};
 }
 
 Delivery
@@ -233,7 +233,7 @@ SmtpConnector::transaction(const std::string& recipient, bool smtputf8, const st
     }
     if (i == 0 && replies[0].code == 421) {
       // Said by a server closing a connection it found idle too long: nothing was taken.
-      return broken({0, "the server said: " + replies[0].text, SmtpReply::Broken::closed}, true);
+      return broken({0, "the server said: " + replies[0].text, true}, true);
     }
     answered = i + 1;
     const bool fine = i < 2 ? replies[i].code / 100 == 2 : replies[i].code == 354;

@@ -66,12 +66,12 @@ SmtpWire::send(std::string_view data, Deadline deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       if (!wait(POLLIN | POLLOUT, deadline)) {
-        return SmtpReply{0, "timeout while sending to the server", SmtpReply::Broken::timeout};
+        return SmtpReply{0, "timeout while sending to the server", false};
       }
       continue;
     }
     if (code != CURLE_OK) {
-      return SmtpReply{0, std::string("sending failed: ") + curl_easy_strerror(code), SmtpReply::Broken::closed};
+      return SmtpReply{0, std::string("sending failed: ") + curl_easy_strerror(code), true};
     }
     waits_in_a_row = 0;
     data.remove_prefix(sent);
@@ -82,9 +82,9 @@ SmtpWire::send(std::string_view data, Deadline deadline)
 SmtpReply
 SmtpWire::read_reply(Deadline deadline)
 {
-  const auto failure = [&](SmtpReply::Broken why, std::string text) {
+  const auto failure = [&](bool closed, std::string text) {
     m_buffer.clear();
-    return SmtpReply{0, std::move(text), why};
+    return SmtpReply{0, std::move(text), closed};
   };
   SmtpReply reply;
   std::size_t start = 0;
@@ -98,7 +98,7 @@ SmtpWire::read_reply(Deadline deadline)
         line.remove_suffix(1);
       }
       if (!reply_line(line) || (reply.code != 0 && std::atoi(std::string(line.substr(0, 3)).c_str()) != reply.code)) {
-        return failure(SmtpReply::Broken::garbled, "weird server reply: '" + std::string(line.substr(0, 80)) + "'");
+        return failure(false, "weird server reply: '" + std::string(line.substr(0, 80)) + "'");
       }
       reply.code = std::atoi(std::string(line.substr(0, 3)).c_str());
       if (!reply.text.empty()) {
@@ -111,19 +111,19 @@ SmtpWire::read_reply(Deadline deadline)
       }
     }
     if (reply.text.size() + (m_buffer.size() - start) > longest_reply) {
-      return failure(SmtpReply::Broken::garbled, "weird server reply: longer than 64 KiB");
+      return failure(false, "weird server reply: longer than 64 KiB");
     }
     char chunk[4096];
     std::size_t got = 0;
     const auto code = curl_easy_recv(m_curl, chunk, sizeof chunk, &got);
     if (code == CURLE_AGAIN) {
       if (!wait(POLLIN, deadline)) {
-        return failure(SmtpReply::Broken::timeout, "timeout while waiting for the server's reply");
+        return failure(false, "timeout while waiting for the server's reply");
       }
       continue;
     }
     if (code != CURLE_OK || got == 0) {
-      return failure(SmtpReply::Broken::closed, code == CURLE_OK ? "the server closed the connection"
+      return failure(true, code == CURLE_OK ? "the server closed the connection"
                                                                  : std::string("receiving failed: ") +
                                                                      curl_easy_strerror(code));
     }

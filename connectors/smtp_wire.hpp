@@ -16,16 +16,11 @@ namespace cvmd {
 
 struct SmtpReply
 {
-  enum class Broken
-  {
-    no,
-    timeout, // the server may still be working on it
-    closed,  // closed or reset: it will not answer any more
-    garbled, // not SMTP
-  };
-  int code = 0;         // 0: no reply, see `broken`
-  std::string text;     // the reply's lines joined by " ", or what went wrong when code is 0
-  Broken broken = Broken::no;
+  int code = 0;        // 0: no reply, `text` says why
+  std::string text;    // the reply's lines joined by " ", or what went wrong when code is 0
+  bool closed = false; // no reply because the connection was closed or reset: the server
+                       // will not answer any more (a timeout or a reply that is not SMTP
+                       // says nothing of what it took)
 };
 
 class SmtpWire

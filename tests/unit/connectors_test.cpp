@@ -84,6 +84,16 @@ TEST_SUITE("connectors")
     CHECK(smtp_data("") == ".\r\n");
   }
 
+  TEST_CASE("an international domain goes as A-labels and a domain IDNA refuses is no address")
+  {
+    CHECK(smtp_address("kunde@shop.example") == "kunde@shop.example");
+    CHECK(smtp_address("kunde@m\xc3\xbcller.example") == "kunde@xn--mller-kva.example");
+    CHECK(smtp_address("zo\xc3\xab@x.example") == "zo\xc3\xab@x.example"); // the local part stays: SMTPUTF8's
+    CHECK_FALSE(smtp_address("kunde@m\xffller.example"));                 // not UTF-8
+    CHECK_FALSE(smtp_address("kunde@\xe2\x98\x83\xe2\x98\x83--x.example"));   // IDNA2008 refuses symbols
+    CHECK_FALSE(smtp_address("no-at-sign"));
+  }
+
   TEST_CASE("quoted-printable decodes back to the text, whatever the text")
   {
     const std::string alphabet[] = {"a", "Z", " ", "\t", "=", ".", "\n", "\r", "\r\n", "From ", "\xc3\xab", "\x01", "~"};
