@@ -7,7 +7,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <iostream>
 #include <optional>
 #include <variant>
 
@@ -273,6 +275,11 @@ struct EventApi::Checked
   std::optional<HttpReply> refusal;
   std::vector<Item> items;
   std::int64_t now = 0;
+  // Only an order can still be refused once written (409: its id is stored with other
+  // values), so only a request with orders needs a savepoint of its own. Without one a
+  // request costs a fifth less: a savepoint copies every page it is the first to change
+  // (events_by_type's inserts land on many) into the statement journal.
+  bool has_orders = false;
 };
 
 EventApi::~EventApi() = default;
@@ -310,7 +317,16 @@ EventApi::handle(const HttpRequestView& request, Respond respond)
       checked = std::make_shared<Checked>();
       checked->refusal = refuse(503, std::string("busy, try again (") + e.what() + ")");
     }
-    m_defer([this, checked, respond] { accept(*checked, respond); });
+    m_defer([this, checked, respond] {
+      try {
+        accept(*checked, respond);
+      } catch (const std::exception& e) {
+        // The store failed the write (disk full, I/O): nothing of this request or of the
+        // group it was in was acknowledged, so a retry is safe.
+        std::cerr << "cvmd serve: event API: " << e.what() << "\n";
+        respond(refuse(503, "the store could not take it, try again"));
+      }
+    });
   });
 }
 
@@ -330,17 +346,8 @@ EventApi::accept(const Checked& checked, Respond respond)
   try {
     reply = write(checked, stored);
   } catch (...) {
-    if (!opened) {
-      try {
-        m_group->rollback_to_savepoint(); // the others of the group stay
-      } catch (...) {
-      }
-    } else {
-      m_group.reset(); // nothing of this group was acknowledged yet: roll it all back
-      for (auto& waiting : m_waiting) {
-        waiting.respond(refuse(503, "busy, try again"));
-      }
-      m_waiting.clear();
+    if (opened || !checked.has_orders || !take_back_request()) {
+      abandon_group(); // the others of the group stay only if this request alone could go
     }
     throw;
   }
@@ -358,9 +365,33 @@ EventApi::accept(const Checked& checked, Respond respond)
   }
 }
 
+bool
+EventApi::take_back_request()
+{
+  try {
+    m_group->rollback_to_savepoint();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void
+EventApi::abandon_group()
+{
+  m_group.reset(); // rolls back: nothing of it was acknowledged yet
+  for (auto& waiting : m_waiting) {
+    waiting.respond(refuse(503, "busy, try again"));
+  }
+  m_waiting.clear();
+}
+
 void
 EventApi::flush()
 {
+  if (!m_group) {
+    return; // abandoned after this flush was planned; its requests were answered then
+  }
   auto waiting = std::move(m_waiting);
   m_waiting.clear();
   try {
@@ -433,6 +464,9 @@ EventApi::check(const HttpRequestView& request) const
     }
     items.push_back(std::move(item));
   }
+  out->has_orders = std::any_of(items.begin(), items.end(), [](const Item& item) {
+    return !item.ignored && std::holds_alternative<OrderRow>(item.row);
+  });
   return out;
 }
 
@@ -443,7 +477,9 @@ EventApi::write(const Checked& checked, std::size_t& stored)
   const auto& items = checked.items;
   std::size_t repeated = 0;
   auto& writer = *m_group;
-  writer.savepoint(); // this request alone can be taken back
+  if (checked.has_orders) {
+    writer.savepoint(); // this request alone can be taken back
+  }
   std::size_t ignored = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];
@@ -472,7 +508,9 @@ EventApi::write(const Checked& checked, std::size_t& stored)
     }
     ++stored;
   }
-  writer.release_savepoint();
+  if (checked.has_orders) {
+    writer.release_savepoint();
+  }
   return json_reply(200, {{"success", true}, {"stored", stored}, {"repeated", repeated}, {"ignored", ignored}});
 }
 

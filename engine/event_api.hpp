@@ -43,6 +43,9 @@ private:
   // On the server's thread: into the open group, or refused at once.
   void accept(const Checked& checked, Respond respond);
   HttpReply write(const Checked& checked, std::size_t& stored);
+  bool take_back_request();
+  // Rolls the open group back and answers its waiting requests 503 (a retry is safe).
+  void abandon_group();
   void flush();
 
   struct Waiting

@@ -327,6 +327,27 @@ class EventApi(unittest.TestCase):
         self.assertIn("order_id 'o1' is already stored with other values", body["error"])
         self.assertEqual(self.counts(), before)  # the signup before it was rolled back too
 
+    def test_a_write_the_store_fails_is_answered_503_and_takes_its_group_back_whole(self):
+        # A trigger makes the store fail one kind of event, as a full disk would fail any write.
+        # Requests without orders are written without a savepoint of their own, so a failure
+        # takes back the whole group; the others in it are answered 503 and nothing of them stays.
+        from concurrent.futures import ThreadPoolExecutor
+        self.shop.db("CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.type = 'boom' "
+                     "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        calls = [{"batch": [{"type": "track", "userId": f"w{i}", "event": "Signup"}]} for i in range(240)]
+        for i in range(0, 240, 12):  # a good item written before the failing one
+            calls[i]["batch"].append({"type": "track", "userId": f"w{i}", "event": "Boom"})
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            answers = list(pool.map(lambda call: self.post("/v1/batch", call), calls))
+        statuses = [s for s, _ in answers]
+        self.assertTrue(all(statuses[i] == 503 for i in range(0, 240, 12)), statuses)
+        self.assertEqual(set(statuses), {200, 503})
+        acknowledged = {f"w{i}" for i, s in enumerate(statuses) if s == 200}
+        stored = {c for (c,) in self.shop.db("SELECT customer_id FROM events WHERE customer_id LIKE 'w%'")}
+        self.assertEqual(stored, acknowledged)  # every 200 stored, nothing of any 503
+        status, _ = self.post("/v1/track", {"userId": "w-after", "event": "Signup"})
+        self.assertEqual(status, 200)
+
     def test_sighup_takes_an_edited_scenario_at_once(self):
         time.sleep(1.5)  # the start-up cycle is over; the next would be a minute away
         (self.shop.dir / "scenarios" / "again.cvm").write_text("scenario again {\n  when orders >= 1\n  send email welcome\n}\n")
