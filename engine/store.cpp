@@ -290,6 +290,12 @@ CREATE INDEX events_by_type ON events(type, at, digest);
 CREATE INDEX events_by_time ON events(at);
 CREATE INDEX events_unsubscribed ON events(customer_id) WHERE type = 'unsubscribed';
 )sql" + outcome_views,
+  // v10: the event API's messageId kept in the event's row (NULL for imported and older
+  // events), so that a retry is found beside the event itself instead of in a table keyed by
+  // the id alone (see insert_event).
+  R"sql(
+ALTER TABLE events ADD COLUMN message_id TEXT;
+)sql",
 };
 
 } // namespace
@@ -810,7 +816,7 @@ Store::Writer::compare_order(const OrderRow& row)
 }
 
 InsertOutcome
-Store::Writer::insert_event(const EventRow& row)
+Store::Writer::insert_event(const EventRow& row, std::string_view message_id)
 {
   // The same event stored twice is one row: found by its digest in events_by_type, and
   // compared column by column, so that two events whose digests collide both stay.
@@ -819,25 +825,43 @@ Store::Writer::insert_event(const EventRow& row)
   // for every event cost more than the insert itself. The index is named: the planner would
   // otherwise weigh the partial index events_unsubscribed against the bound type, and a
   // statement whose plan depends on a bound value is prepared again at each new binding.
-  const auto digest = static_cast<int64_t>(event_digest(row.customer_id, row.type, row.properties));
-  auto& stored = statement("SELECT 1 FROM events INDEXED BY events_by_type WHERE type = ?1 AND at = ?2 AND digest = ?3 "
-                           "AND customer_id = ?4 AND properties = ?5");
+  // An event with a message id is known by it: its digest stands for the id ('#' before it,
+  // which no JSON object text starts with, so it never equals a digest of properties).
+  const bool by_id = !message_id.empty();
+  const auto digest = static_cast<int64_t>(
+    by_id ? event_digest(row.customer_id, row.type, "#" + std::string(message_id))
+          : event_digest(row.customer_id, row.type, row.properties));
+  auto& stored = statement(
+    by_id ? "SELECT 1 FROM events INDEXED BY events_by_type WHERE type = ?1 AND at = ?2 AND digest = ?3 "
+            "AND customer_id = ?4 AND message_id = ?5"
+          : "SELECT 1 FROM events INDEXED BY events_by_type WHERE type = ?1 AND at = ?2 AND digest = ?3 "
+            "AND customer_id = ?4 AND properties = ?5 AND message_id IS NULL");
   stored.bindNoCopy(1, row.type);
   stored.bind(2, static_cast<int64_t>(row.at));
   stored.bind(3, digest);
   stored.bindNoCopy(4, row.customer_id);
-  stored.bindNoCopy(5, row.properties);
+  if (by_id) {
+    stored.bind(5, std::string(message_id));
+  } else {
+    stored.bindNoCopy(5, row.properties);
+  }
   const bool repeated = stored.executeStep();
   stored.reset();
   if (repeated) {
     return InsertOutcome::unchanged;
   }
-  auto& insert = statement("INSERT INTO events (customer_id, type, at, properties, digest) VALUES (?, ?, ?, ?, ?)");
+  auto& insert =
+    statement("INSERT INTO events (customer_id, type, at, properties, digest, message_id) VALUES (?, ?, ?, ?, ?, ?)");
   insert.bindNoCopy(1, row.customer_id);
   insert.bindNoCopy(2, row.type);
   insert.bind(3, static_cast<int64_t>(row.at));
   insert.bindNoCopy(4, row.properties);
   insert.bind(5, digest);
+  if (by_id) {
+    insert.bind(6, std::string(message_id));
+  } else {
+    insert.bind(6); // NULL
+  }
   insert.exec();
   return InsertOutcome::inserted;
 }

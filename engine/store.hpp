@@ -168,7 +168,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 9;
+  static constexpr int schema_version = 10;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -224,7 +224,9 @@ public:
     InsertOutcome insert_order(const OrderRow& row);
     // inserted: no order with this id yet; unchanged: the same; conflict: other values.
     InsertOutcome compare_order(const OrderRow& row);
-    InsertOutcome insert_event(const EventRow& row);
+    // With a message id (the event API's messageId), a repeat is the same id, type, time and
+    // customer, whatever the properties; without, the same customer, type, time and properties.
+    InsertOutcome insert_event(const EventRow& row, std::string_view message_id = {});
     // A nested unit inside the transaction: one request of a group commit.
     void savepoint();
     void release_savepoint();

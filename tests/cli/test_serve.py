@@ -270,6 +270,24 @@ class EventApi(unittest.TestCase):
         self.assertEqual((status, body["repeated"]), (200, 1))
         self.assertIn("zoe@new.example", self.shop.cvmd("customer", "c1", "--format", "json").stdout)
 
+    def test_a_retried_event_is_stored_once_and_keeps_its_message_id(self):
+        # Timed events keep their messageId in their own row; untimed ones in the id table.
+        timed = {"type": "track", "userId": "c1", "event": "Product Viewed", "messageId": "ajs-1",
+                 "timestamp": "2026-02-01T10:00:00.250Z", "properties": {"sku": "X1"}}
+        twin = dict(timed, messageId="ajs-2")  # the same view a second time: another message
+        untimed = {"type": "track", "userId": "c1", "event": "Product Viewed", "messageId": "ajs-3",
+                   "properties": {"sku": "X1"}}
+        status, body = self.post("/v1/batch", {"batch": [timed, twin, untimed, timed]})
+        self.assertEqual((status, body["stored"], body["repeated"]), (200, 3, 1))
+        status, body = self.post("/v1/batch", {"batch": [timed, twin, untimed]})  # a client's retry
+        self.assertEqual((status, body["stored"], body["repeated"]), (200, 0, 3))
+        self.assertEqual(self.shop.db("SELECT message_id, at FROM events WHERE type = 'product_viewed' "
+                                      "AND customer_id = 'c1' ORDER BY message_id")[:2],
+                         [("ajs-1", 1769940000), ("ajs-2", 1769940000)])
+        self.assertEqual(self.shop.db("SELECT count(*) FROM events WHERE message_id = 'ajs-3'"), [(1,)])
+        self.assertEqual(self.shop.db("SELECT message_id FROM ingested_messages WHERE message_id LIKE 'ajs-%'"),
+                         [("ajs-3",)])
+
     def test_events_bring_the_next_cycle_forward(self):
         # cycle_every is the default minute: only the events can make this happen in seconds.
         time.sleep(1.5)  # the start-up cycle is over
