@@ -30,19 +30,39 @@ token = "bench-token-0123456789"
 
 HEADERS = '{["Content-Type"] = "application/json", ["Authorization"] = "Bearer TOKEN"}'
 # Random numbers in the properties: every event is a new row (identical ones are one row).
-TRACK = """
+# As Segment's libraries send them: a messageId (random, like their UUIDs) and a timestamp on
+# every call; random numbers in the properties, so every event is a new row.
+MESSAGE_ID = """
+-- Each wrk thread has a Lua state of its own with the same default seed: without a seed of
+-- its own, both would send the same ids and numbers, and half the events would be repeats.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+init = function(args)
+  math.randomseed(os.time() * 100 + thread_number)
+end
+local function message_id()
+  return string.format("ajs-%08x-%04x-4%03x-%04x-%08x%04x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+                       math.random(0, 0xfff), math.random(0, 0xffff), math.random(0, 0x7fffffff), math.random(0, 0xffff))
+end
+"""
+TRACK = MESSAGE_ID + """
 request = function()
-  local body = string.format('{"userId":"c%d","event":"Product Viewed","properties":{"n":%d}}',
-                             math.random(1000), math.random(1000000000))
+  local body = string.format('{"userId":"c%d","event":"Product Viewed","messageId":"%s","timestamp":"%s","properties":{"n":%d}}',
+                             math.random(1000), message_id(), os.date("!%Y-%m-%dT%H:%M:%SZ"), math.random(1000000000))
   return wrk.format("POST", "/v1/track", HEADERS, body)
 end
 """
-BATCH = """
+BATCH = MESSAGE_ID + """
 request = function()
   local items = {}
   local n = math.random(1000000000)
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
   for i = 1, 100 do
-    items[i] = string.format('{"type":"track","userId":"c%d","event":"Product Viewed","properties":{"n":%d}}', i, n + i)
+    items[i] = string.format('{"type":"track","userId":"c%d","event":"Product Viewed","messageId":"%s","timestamp":"%s","properties":{"n":%d}}',
+                             i, message_id(), now, n + i)
   end
   return wrk.format("POST", "/v1/batch", HEADERS, '{"batch":[' .. table.concat(items, ",") .. ']}')
 end
@@ -55,12 +75,7 @@ delay = function()
 end
 """
 RANDOM_PACING = """
-local seeded = false
 delay = function()
-  if not seeded then
-    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-    seeded = true
-  end
   return -math.log(1 - math.random()) * DELAY
 end
 """

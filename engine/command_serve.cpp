@@ -157,6 +157,9 @@ private:
       return;
     }
     m_checkpointer.take_over(**store);
+    if (m_config.server.sync_commits) {
+      (*store)->sync_every_commit(); // a message marked sent must not be sent again after a power loss
+    }
     OutboxSender sender(m_config, outbox_directory(**store, ""));
     while (true) {
       const auto started = std::chrono::steady_clock::now();
@@ -223,6 +226,9 @@ run_serve(const GlobalOptions& global, const std::string& listen)
     json_lines.emplace(); // every line printed from here on is one JSON object
   }
   store.keep_temporaries_in_memory();
+  if (config.server.sync_commits) {
+    store.sync_every_commit();
+  }
   Checkpointer checkpointer(store.path());
   checkpointer.take_over(store);
   DaemonState state;

@@ -341,6 +341,14 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
       } else {
         out.max_connections = static_cast<std::size_t>(n);
       }
+    } else if (field == "durability") {
+      const auto value = text_value(file, at, entry.second, error);
+      if (error.empty() && value != "process" && value != "power") {
+        error = error_at(file, entry.second,
+                         at + " must be 'process' (a 2xx survives the daemon's crash) or 'power' (also a power "
+                              "loss: each commit synced to disk)");
+      }
+      out.sync_commits = value == "power";
     } else if (field == "api_tokens" || field == "dashboard_tokens") {
       auto& tokens = field == "api_tokens" ? out.api_tokens : out.dashboard_tokens;
       if (!entry.second.IsSequence()) {
@@ -352,7 +360,8 @@ read_server(const std::string& file, const YAML::Node& node, ServerConfig& out)
     } else {
       error = error_at(file, entry.first,
                        "unknown key '" + at +
-                         "' (listen, public_url, link_secret, api_tokens, dashboard_tokens, cycle_every, max_connections)");
+                         "' (listen, public_url, link_secret, api_tokens, dashboard_tokens, cycle_every, max_connections, "
+                         "durability)");
     }
     if (!error.empty()) {
       return error;

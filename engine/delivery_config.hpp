@@ -25,6 +25,10 @@ struct ServerConfig
   std::vector<std::string> dashboard_tokens; // read only: the dashboard
   std::int64_t cycle_every_seconds = 60; // the daemon's cycles; events bring the next one forward
   std::size_t max_connections = 1000;
+  // durability: process (default) | power. What a 2xx survives: the daemon's crash (commits
+  // reach the file system, which syncs them at the next checkpoint), or also a power loss
+  // or an OS crash (each commit synced to disk before it is answered: a sync per group).
+  bool sync_commits = false;
 };
 
 struct DeliveryConfig

@@ -873,6 +873,12 @@ Store::keep_temporaries_in_memory()
 }
 
 void
+Store::sync_every_commit()
+{
+  m_db->exec("PRAGMA synchronous = FULL");
+}
+
+void
 Store::checkpoint_elsewhere(int pages, std::function<void()> full)
 {
   m_wal_hook = std::make_unique<WalHook>(WalHook{pages, std::move(full)});

@@ -286,6 +286,9 @@ public:
   // Statement journals (a savepoint per request of a group commit) in memory instead of a
   // temporary file: for the daemon's small writes, not for imports that sort millions of rows.
   void keep_temporaries_in_memory();
+  // Every commit on this connection synced to disk before it returns (SQLite's synchronous =
+  // FULL); by default a commit reaches the file system and is synced at the next checkpoint.
+  void sync_every_commit();
   // The WAL is checkpointed by `checkpoint()`, called elsewhere, instead of inside the commit
   // that fills it: `full` is called after each commit that leaves at least `pages` pages in
   // the WAL (on the committing thread; it must be quick).

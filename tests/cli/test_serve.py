@@ -424,6 +424,53 @@ class EventApi(unittest.TestCase):
         self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "Signup"})[0], 200)  # still serving
 
 
+class Durability(unittest.TestCase):
+    """server.durability: power syncs each commit of the event API to disk before its 2xx
+    (seen as fdatasync calls on the WAL, traced with strace); the default leaves that to
+    the checkpoints."""
+    TOKEN = EventApi.TOKEN
+    post = EventApi.post
+
+    def wal_syncs(self, durability):
+        shop = Shop(CVMD, "  email:\n    type: file\n", env={"CVMD_API_TOKEN": self.TOKEN})
+        self.addCleanup(shop.close)
+        config = shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace(
+            'link_secret: "${CVMD_LINK_SECRET}"\n',
+            'link_secret: "${CVMD_LINK_SECRET}"\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'
+            + (f"  durability: {durability}\n" if durability else "")))
+        trace = shop.dir / "syncs.txt"
+        process = subprocess.Popen(["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", str(trace),
+                                    CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=shop.env)
+        line = process.stdout.readline()
+        self.base = "http://127.0.0.1:" + re.search(r":(\d+)$", line.strip()).group(1)
+        for i in range(5):
+            self.assertEqual(self.post("/v1/track", {"userId": "c1", "event": "Signup", "messageId": f"d-{i}"})[0], 200)
+        daemon = int(subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()[0])
+        os.kill(daemon, signal.SIGTERM)  # strace ends with it
+        process.wait(timeout=30)
+        process.stdout.close()
+        return sum(1 for line in trace.read_text().splitlines() if "shop.db-wal>" in line)
+
+    def test_power_syncs_every_commit_and_the_default_does_not(self):
+        if subprocess.run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+            self.skipTest("strace cannot trace here")
+        default = self.wal_syncs(None)
+        power = self.wal_syncs("power")
+        self.assertGreaterEqual(power, default + 5, (default, power))
+
+    def test_an_unknown_durability_is_refused_with_its_line(self):
+        shop = Shop(CVMD, "  email:\n    type: file\n")
+        self.addCleanup(shop.close)
+        config = shop.dir / "cvmd.yaml"
+        config.write_text(config.read_text().replace('  link_secret:', '  durability: disk\n  link_secret:'))
+        r = subprocess.run([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, env=shop.env, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"cvmd\.yaml:\d+:\d+: .*server\.durability must be 'process'")
+
+
 class KeptConnections(unittest.TestCase):
     """The daemon keeps its senders between cycles (their connections, and their breakers'
     memory of a failing gateway): one SMTP connection serves every cycle."""
