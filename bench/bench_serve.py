@@ -10,6 +10,9 @@ with the same wait everywhere (connections answered together come back together,
 synchronised crowd), and with waits drawn from an exponential distribution of the same mean
 (independent senders: arrivals close to a Poisson stream).
 
+Every call carries a messageId and a timestamp, as Segment's libraries send them.
+DURABILITY=power in the environment runs the daemon with server.durability: power.
+
 usage: bench/bench_serve.py BUILD_DIR [SECONDS] [CONNECTIONS] [EVENTS_PER_SECOND] [paced-only]"""
 import json
 import os
@@ -25,6 +28,7 @@ seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 connections = int(sys.argv[3]) if len(sys.argv) > 3 else 32
 paced_rate = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 paced_only = len(sys.argv) > 5 and sys.argv[5] == "paced-only"
+durability = os.environ.get("DURABILITY", "process")  # server.durability: process or power
 cvmd = build / "cvmd"
 token = "bench-token-0123456789"
 
@@ -103,7 +107,7 @@ with tempfile.TemporaryDirectory() as work:
     work = pathlib.Path(work)
     (work / "scenarios").mkdir()
     (work / "cvmd.yaml").write_text(f"store: shop.db\nscenarios: scenarios\nserver:\n  api_tokens: [\"{token}\"]\n"
-                                    "  cycle_every: 1 hour\n")
+                                    f"  cycle_every: 1 hour\n  durability: {durability}\n")
     (work / "c.csv").write_text("customer_id,email\nc0,c0@x.example\n")
     subprocess.run([str(cvmd), "--config", str(work / "cvmd.yaml"), "import", "customers", str(work / "c.csv")],
                    check=True, capture_output=True)
