@@ -511,9 +511,8 @@ EventApi::write(const Checked& checked, std::size_t& stored)
     } else {
       const auto& event = std::get<EventRow>(item.row);
       writer.ensure_customer(event.customer_id, now);
-      if (writer.insert_event(event, item.message_id) == InsertOutcome::unchanged && kept_in_row &&
-          !item.message_id.empty()) {
-        ++repeated;
+      if (writer.insert_event(event, item.message_id) == InsertOutcome::unchanged) {
+        ++repeated; // the same messageId, or without one the same event, is stored already
         continue;
       }
     }

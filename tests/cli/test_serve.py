@@ -287,6 +287,10 @@ class EventApi(unittest.TestCase):
         self.assertEqual(self.shop.db("SELECT count(*) FROM events WHERE message_id = 'ajs-3'"), [(1,)])
         self.assertEqual(self.shop.db("SELECT message_id FROM ingested_messages WHERE message_id LIKE 'ajs-%'"),
                          [("ajs-3",)])
+        # Without a messageId, the same customer, type, time and properties are the same event.
+        plain = {k: v for k, v in timed.items() if k != "messageId"}
+        status, body = self.post("/v1/batch", {"batch": [plain, plain]})
+        self.assertEqual((status, body["stored"], body["repeated"]), (200, 1, 1))
 
     def test_events_bring_the_next_cycle_forward(self):
         # cycle_every is the default minute: only the events can make this happen in seconds.
