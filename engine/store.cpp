@@ -816,7 +816,7 @@ Store::Writer::compare_order(const OrderRow& row)
 }
 
 InsertOutcome
-Store::Writer::insert_event(const EventRow& row, std::string_view message_id)
+Store::Writer::insert_event(const EventRow& row, const std::string& message_id)
 {
   // The same event stored twice is one row: found by its digest in events_by_type, and
   // compared column by column, so that two events whose digests collide both stay.
@@ -829,7 +829,7 @@ Store::Writer::insert_event(const EventRow& row, std::string_view message_id)
   // which no JSON object text starts with, so it never equals a digest of properties).
   const bool by_id = !message_id.empty();
   const auto digest = static_cast<int64_t>(
-    by_id ? event_digest(row.customer_id, row.type, "#" + std::string(message_id))
+    by_id ? event_digest(row.customer_id, row.type, "#" + message_id)
           : event_digest(row.customer_id, row.type, row.properties));
   auto& stored = statement(
     by_id ? "SELECT 1 FROM events INDEXED BY events_by_type WHERE type = ?1 AND at = ?2 AND digest = ?3 "
@@ -841,7 +841,7 @@ Store::Writer::insert_event(const EventRow& row, std::string_view message_id)
   stored.bind(3, digest);
   stored.bindNoCopy(4, row.customer_id);
   if (by_id) {
-    stored.bind(5, std::string(message_id));
+    stored.bindNoCopy(5, message_id);
   } else {
     stored.bindNoCopy(5, row.properties);
   }
@@ -858,7 +858,7 @@ Store::Writer::insert_event(const EventRow& row, std::string_view message_id)
   insert.bindNoCopy(4, row.properties);
   insert.bind(5, digest);
   if (by_id) {
-    insert.bind(6, std::string(message_id));
+    insert.bindNoCopy(6, message_id);
   } else {
     insert.bind(6); // NULL
   }

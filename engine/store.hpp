@@ -226,7 +226,7 @@ public:
     InsertOutcome compare_order(const OrderRow& row);
     // With a message id (the event API's messageId), a repeat is the same id, type, time and
     // customer, whatever the properties; without, the same customer, type, time and properties.
-    InsertOutcome insert_event(const EventRow& row, std::string_view message_id = {});
+    InsertOutcome insert_event(const EventRow& row, const std::string& message_id = {});
     // A nested unit inside the transaction: one request of a group commit.
     void savepoint();
     void release_savepoint();
