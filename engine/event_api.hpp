@@ -33,6 +33,9 @@ public:
   // only writes and commits).
   void handle(const HttpRequestView& request, Respond respond);
   void set_defer(Defer defer) { m_defer = std::move(defer); }
+  // Commits the open group now and answers its requests: for whoever else writes on the
+  // store's connection (the tracking links), whose transaction cannot nest in the group's.
+  void commit_open_group() { flush(); }
   // Called after each commit with how many items it stored (not counting repeats).
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -29,15 +30,18 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Serve(unittest.TestCase):
+    TOKEN = "api-token-for-tests-0123"
+
     def setUp(self):
         # The file connector writes the very mails an SMTP server would get, with the links
         # under a public URL that points at the daemon started here.
         self.shop = Shop(CVMD, "  email:\n    type: file\n    directory: out\n"
-                               "  sms:\n    type: file\n    directory: out\n")
+                               "  sms:\n    type: file\n    directory: out\n", env={"CVMD_API_TOKEN": self.TOKEN})
         self.addCleanup(self.shop.close)
         config = self.shop.dir / "cvmd.yaml"
-        config.write_text(config.read_text().replace('link_secret: "${CVMD_LINK_SECRET}"\n',
-                                                     'link_secret: "${CVMD_LINK_SECRET}"\n  cycle_every: 1 second\n'))
+        config.write_text(config.read_text().replace(
+            'link_secret: "${CVMD_LINK_SECRET}"\n',
+            'link_secret: "${CVMD_LINK_SECRET}"\n  cycle_every: 1 second\n  api_tokens: ["${CVMD_API_TOKEN}"]\n'))
         self.process = subprocess.Popen([CVMD, "--config", str(config), "serve", "--listen", "127.0.0.1:0"],
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                         env=self.shop.env)
@@ -155,6 +159,39 @@ class Serve(unittest.TestCase):
         [(customer, kind, properties)] = self.events()
         self.assertEqual((customer, kind, json.loads(properties)["status"]), ("c2", "delivery_report", 1))
         self.assertEqual(self.get(status_url + "?type=x")[0], 400)
+
+    def test_links_followed_while_events_pour_in_are_all_recorded(self):
+        # The event API keeps a group of requests open across turns of the server's loop
+        # until it commits them together; a link answered in between must still be recorded.
+        self.shop.cvmd("send", "reminder_sms", "--customer", "c2")
+        [sms] = list((self.shop.dir / "out").glob("send_reminder_sms_c2_*.txt"))
+        status_url = re.search(r"Status-URL: (\S+)", sms.read_text()).group(1)
+        stop = threading.Event()
+
+        def pour(sender):
+            for n in range(1000000):
+                if stop.is_set():
+                    return
+                batch = [{"type": "track", "userId": "c1", "event": "Product Viewed",
+                          "properties": {"sender": sender, "n": n, "i": i}} for i in range(100)]
+                request = urllib.request.Request(self.base + "/v1/batch", data=json.dumps({"batch": batch}).encode(),
+                                                 headers={"Content-Type": "application/json",
+                                                          "Authorization": "Bearer " + self.TOKEN})
+                with urllib.request.urlopen(request, timeout=10) as r:
+                    self.assertEqual(r.status, 200)
+
+        senders = [threading.Thread(target=pour, args=(k,)) for k in range(4)]
+        for sender in senders:
+            sender.start()
+        try:
+            answers = [self.get(f"{status_url}?type={k}")[0] for k in range(1, 61)]
+        finally:
+            stop.set()
+            for sender in senders:
+                sender.join()
+        self.assertEqual(answers, [200] * 60)
+        self.assertEqual(self.shop.db("SELECT count(*) FROM events WHERE type = 'delivery_report'"), [(60,)])
+        self.assertGreater(self.shop.db("SELECT count(*) FROM events WHERE type = 'product_viewed'")[0][0], 1000)
 
     def test_connections_beyond_the_cap_are_refused_cleanly_and_it_keeps_serving(self):
         self.stop()
