@@ -259,9 +259,6 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       return events.handle(request, respond);
     }
     if (tracker && tracker->handles(request.target)) {
-      // The links write on the same connection, where a transaction cannot nest in the open
-      // group: without this, every link answered while events poured in recorded nothing.
-      events.commit_open_group();
       return respond(tracker->handle(request));
     }
     respond(HttpReply::text(404, "not found\n"));

@@ -284,7 +284,19 @@ struct EventApi::Checked
   bool has_orders = false;
 };
 
-EventApi::~EventApi() = default;
+EventApi::~EventApi()
+{
+  m_store.finish_open_writer_with({});
+}
+
+void
+EventApi::set_defer(Defer defer)
+{
+  m_defer = std::move(defer);
+  // Without this, every open, click and delivery report answered while events poured in
+  // found the group's transaction open and recorded nothing.
+  m_store.finish_open_writer_with([this] { flush(); });
+}
 
 bool
 EventApi::handles(const std::string& path) const

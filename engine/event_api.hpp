@@ -32,10 +32,9 @@ public:
   // With a Defer, the JSON is read and checked on a thread of its own (the server's thread
   // only writes and commits).
   void handle(const HttpRequestView& request, Respond respond);
-  void set_defer(Defer defer) { m_defer = std::move(defer); }
-  // Commits the open group now and answers its requests: for whoever else writes on the
-  // store's connection (the tracking links), whose transaction cannot nest in the group's.
-  void commit_open_group() { flush(); }
+  // With a Defer the group stays open across turns of the server's loop; another writer on the
+  // store's connection (the tracking links) commits it first (Store::finish_open_writer_with).
+  void set_defer(Defer defer);
   // Called after each commit with how many items it stored (not counting repeats).
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 

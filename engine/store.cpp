@@ -508,6 +508,12 @@ bind_order(SQLite::Statement& insert, const OrderRow& row, int offset = 0)
 Store::Writer::Writer(Store& store, bool bulk_orders)
   : m_store(store)
 {
+  if (store.m_open_writer && store.m_finish_open_writer) {
+    store.m_finish_open_writer();
+  }
+  if (store.m_open_writer) {
+    throw std::logic_error("a transaction is already open on this connection of the store");
+  }
   auto& db = *store.m_db;
   if (bulk_orders && store.order_count() == 0) {
     // Foreign keys can only be switched outside a transaction; the writer itself creates
@@ -524,6 +530,7 @@ Store::Writer::Writer(Store& store, bool bulk_orders)
     m_bulk = true;
   }
   m_transaction = std::make_unique<SQLite::Transaction>(db);
+  store.m_open_writer = this;
   if (m_bulk) {
     db.exec("DROP INDEX orders_by_id; DROP INDEX orders_by_customer;");
   }
@@ -531,6 +538,9 @@ Store::Writer::Writer(Store& store, bool bulk_orders)
 
 Store::Writer::~Writer()
 {
+  if (m_store.m_open_writer == this) {
+    m_store.m_open_writer = nullptr;
+  }
   m_statements.clear();
   m_transaction.reset(); // rolls back unless committed, indexes included
   if (m_bulk) {
@@ -549,6 +559,7 @@ void
 Store::Writer::commit()
 {
   m_transaction->commit();
+  m_store.m_open_writer = nullptr;
 }
 
 // Prepared once per writer: an import runs the same few statements millions of times.

@@ -293,6 +293,10 @@ public:
   // that fills it: `full` is called after each commit that leaves at least `pages` pages in
   // the WAL (on the committing thread; it must be quick).
   void checkpoint_elsewhere(int pages, std::function<void()> full);
+  // Whoever keeps a transaction open across calls (the event API's group commit) says how
+  // to end it: a Writer begun on this connection while it is open calls `finish` first,
+  // since SQLite transactions on one connection cannot nest. Empty: none.
+  void finish_open_writer_with(std::function<void()> finish) { m_finish_open_writer = std::move(finish); }
   // A passive checkpoint: copies what no reader still needs into the store, without
   // waiting for the writers (a daemon's other thread). Returns the pages left in the WAL.
   int checkpoint();
@@ -331,6 +335,8 @@ private:
   std::string m_path;
   std::unique_ptr<WalHook> m_wal_hook; // outlives the connection
   std::unique_ptr<SQLite::Database> m_db;
+  const Writer* m_open_writer = nullptr; // its transaction is not committed yet
+  std::function<void()> m_finish_open_writer;
 };
 
 // What stands for an event's customer, type and properties in the events' key (XXH64).

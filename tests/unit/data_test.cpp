@@ -111,6 +111,32 @@ TEST_SUITE("store")
     REQUIRE_FALSE(store);
     CHECK(store.error().find("newer") != std::string::npos);
   }
+
+  TEST_CASE("a writer begun while another is open on the connection has the open one finished first")
+  {
+    Workspace w;
+    auto store = w.store();
+    auto group = std::make_unique<Store::Writer>(*store);
+    group->ensure_customer("c1", now);
+    // Without someone to finish it, the second writer is refused with a plain reason.
+    CHECK_THROWS_WITH_AS(Store::Writer{*store}, "a transaction is already open on this connection of the store",
+                         std::logic_error);
+    int finished = 0;
+    store->finish_open_writer_with([&] {
+      ++finished;
+      group->commit();
+      group.reset();
+    });
+    {
+      Store::Writer link(*store);
+      link.ensure_customer("c2", now);
+      link.commit();
+    }
+    CHECK(finished == 1);
+    CHECK(store->customer_count() == 2); // both committed, the group's first
+    Store::Writer next(*store); // nothing open: nothing to finish
+    CHECK(finished == 1);
+  }
 }
 
 TEST_SUITE("import")
