@@ -280,7 +280,7 @@ struct EventApi::Checked
   // Only an order can still be refused once written (409: its id is stored with other
   // values), so only a request with orders needs a savepoint of its own. Without one a
   // request costs a fifth less: a savepoint copies every page it is the first to change
-  // (events_by_type's inserts land on many) into the statement journal.
+  // (the events table and its indexes) into the statement journal.
   bool has_orders = false;
 };
 

@@ -4,6 +4,7 @@
 // rows. A PostgreSQL backend later implements the same operations.
 
 #include "engine/plan.hpp"
+#include "engine/recent_event_keys.hpp"
 #include "engine/result.hpp"
 #include "engine/timeline.hpp"
 
@@ -168,7 +169,7 @@ struct OutboxFilter
 class Store
 {
 public:
-  static constexpr int schema_version = 10;
+  static constexpr int schema_version = 11;
 
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
@@ -236,6 +237,13 @@ public:
 
   private:
     SQLite::Statement& statement(const std::string& sql);
+    // The event keys (store_event_keys.cpp): those stored by other connections since this
+    // one last looked, read once per writer before its first event.
+    void read_recent_event_keys();
+    bool stored_already(const EventRow& row, const std::string& message_id, std::int64_t digest);
+    // Moves the next `keys` keys of the merge under way (or of one begun now) to event_keys.
+    void merge_event_keys(std::size_t keys);
+    void forget_rolled_back_event_keys(bool whole_transaction) noexcept;
     int change_messages(const std::string& key, const std::string& from_state, const std::string& to_state,
                         std::int64_t now);
 
@@ -248,6 +256,10 @@ public:
     // and made unique when the list doubles; a hash set cost the reading thread a tenth of its time.
     std::vector<std::string> m_bulk_customers;
     std::size_t m_bulk_customers_limit = std::size_t{1} << 20;
+    bool m_event_keys_read = false;
+    bool m_event_keys_merged_whole = false; // memory forgot keys this transaction may take back
+    std::size_t m_events_inserted = 0;
+    std::int64_t m_merge_completed = 0; // commit() makes event_keys hold the events through it
   };
 
   std::int64_t customer_count() const;
@@ -297,6 +309,9 @@ public:
   // to end it: a Writer begun on this connection while it is open calls `finish` first,
   // since SQLite transactions on one connection cannot nest. Empty: none.
   void finish_open_writer_with(std::function<void()> finish) { m_finish_open_writer = std::move(finish); }
+  // How many keys of new events wait in memory before they are merged into event_keys (a
+  // merge then takes a slice per commit; four times as many are merged at once). For tests.
+  void hold_recent_event_keys(std::size_t keys) { m_recent_keys_limit = keys; }
   // A passive checkpoint: copies what no reader still needs into the store, without
   // waiting for the writers (a daemon's other thread). Returns the pages left in the WAL.
   int checkpoint();
@@ -325,6 +340,7 @@ public:
 private:
   Store(std::string path, std::unique_ptr<SQLite::Database> db);
   void migrate();
+  void reset_kept_statements() noexcept;
 
   struct WalHook
   {
@@ -337,6 +353,10 @@ private:
   std::unique_ptr<SQLite::Database> m_db;
   const Writer* m_open_writer = nullptr; // its transaction is not committed yet
   std::function<void()> m_finish_open_writer;
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> m_statements; // the writers', see Writer::statement
+  RecentEventKeys m_recent_keys;
+  std::int64_t m_recent_keys_seen = -1; // the last event reflected in m_recent_keys; -1: none read
+  std::size_t m_recent_keys_limit = std::size_t{1} << 17;
 };
 
 // What stands for an event's customer, type and properties in the events' key (XXH64).

@@ -1,6 +1,7 @@
 // Store, import and customer state against real SQLite files in a temporary folder.
 #include "engine/customer_state.hpp"
 #include "engine/importer.hpp"
+#include "engine/recent_event_keys.hpp"
 #include "engine/store.hpp"
 #include "engine/values.hpp"
 
@@ -136,6 +137,184 @@ TEST_SUITE("store")
     CHECK(store->customer_count() == 2); // both committed, the group's first
     Store::Writer next(*store); // nothing open: nothing to finish
     CHECK(finished == 1);
+  }
+
+  TEST_CASE("an event is stored once whether its key waits in memory or was merged to disk")
+  {
+    Workspace w;
+    auto store = w.store();
+    store->hold_recent_event_keys(64); // merges begin after 64 keys, a slice per commit
+    const auto event = [](int k) {
+      return EventRow{"c" + std::to_string(k % 7), "product_viewed", now + k / 10, "{\"n\":" + std::to_string(k) + "}"};
+    };
+    const auto message_id = [](int k) { return "m" + std::to_string(k); };
+    const auto store_all = [&](Store& into, int first, int last) {
+      int inserted = 0;
+      for (int k = first; k < last; k += 10) {
+        Store::Writer writer(into);
+        for (int j = k; j < std::min(k + 10, last); ++j) {
+          writer.ensure_customer(event(j).customer_id, now);
+          // Half with a messageId (the event API), half without (an import).
+          inserted += writer.insert_event(event(j), j % 2 ? message_id(j) : "") == InsertOutcome::inserted;
+        }
+        writer.commit();
+      }
+      return inserted;
+    };
+    CHECK(store_all(*store, 0, 1000) == 1000);
+    SQLite::Database db(store->path());
+    const auto through = [&] { return db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64(); };
+    // Every event up to the mark has its key on disk; the mark moved, and keys were merged.
+    const auto missing_keys = [&] {
+      SQLite::Statement q(db, "SELECT count(*) FROM events e WHERE e.event_id <= ? AND NOT EXISTS "
+                              "(SELECT 1 FROM event_keys k WHERE k.digest = e.digest AND k.event_id = e.event_id)");
+      q.bind(1, static_cast<int64_t>(through()));
+      q.executeStep();
+      return q.getColumn(0).getInt64();
+    };
+    CHECK(through() > 500);
+    CHECK(db.execAndGet("SELECT count(*) FROM event_keys").getInt64() >= through());
+    CHECK(missing_keys() == 0);
+    // Every one again: repeats, found in memory or on disk.
+    CHECK(store_all(*store, 0, 1000) == 0);
+    // A retry with the same messageId and other properties is a repeat too; without one, another event.
+    {
+      Store::Writer writer(*store);
+      auto changed = event(1);
+      changed.properties = "{\"other\":1}";
+      CHECK(writer.insert_event(changed, message_id(1)) == InsertOutcome::unchanged);
+      auto plain = event(0);
+      plain.properties = "{\"other\":1}";
+      CHECK(writer.insert_event(plain) == InsertOutcome::inserted);
+      writer.commit();
+    }
+    CHECK(store->event_count() == 1001);
+    // Another connection (the daemon's other thread, or a second process) finds them all,
+    // and each finds what the other stored since it last looked.
+    auto other = w.store();
+    CHECK(store_all(*other, 0, 1000) == 0);
+    CHECK(store_all(*other, 1000, 1100) == 100);
+    CHECK(store_all(*store, 1000, 1100) == 0);
+    CHECK(store_all(*store, 1100, 1200) == 100);
+    CHECK(store_all(*other, 1100, 1200) == 0);
+    CHECK(missing_keys() == 0);
+    // After a restart: the keys not merged yet are read back from the events.
+    store.reset();
+    other.reset();
+    auto reopened = w.store();
+    CHECK(store_all(*reopened, 0, 1200) == 0);
+    CHECK(reopened->event_count() == 1201);
+  }
+
+  TEST_CASE("events stored before version 11 keep being found as repeats after its migration")
+  {
+    Workspace w;
+    const auto event = [](int k) { return EventRow{"c1", "clicked", now + k, "{}"}; };
+    {
+      auto store = w.store();
+      Store::Writer writer(*store);
+      writer.ensure_customer("c1", now);
+      for (int k = 0; k < 50; ++k) {
+        writer.insert_event(event(k), k % 2 ? "id" + std::to_string(k) : "");
+      }
+      writer.commit();
+    }
+    {
+      // The store as version 10 left it: the digest in events_by_type, no event_keys.
+      SQLite::Database db((w.dir / "cvmd.db").string(), SQLite::OPEN_READWRITE);
+      db.exec("DROP TABLE event_keys; DROP INDEX events_by_type; CREATE INDEX events_by_type ON events(type, at, digest);"
+              "DELETE FROM meta WHERE name = 'event_keys_through'; PRAGMA user_version = 10;");
+    }
+    auto store = w.store();
+    CHECK(store->version() == Store::schema_version);
+    SQLite::Database db((w.dir / "cvmd.db").string());
+    CHECK(db.execAndGet("SELECT count(*) FROM event_keys").getInt64() == 50);
+    CHECK(db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64() == 50);
+    Store::Writer writer(*store);
+    for (int k = 0; k < 50; ++k) {
+      CHECK(writer.insert_event(event(k), k % 2 ? "id" + std::to_string(k) : "") == InsertOutcome::unchanged);
+    }
+    CHECK(writer.insert_event(event(50)) == InsertOutcome::inserted);
+    writer.commit();
+  }
+
+  TEST_CASE("recent event keys are merged in SQLite's order of their digests, a slice at a time")
+  {
+    RecentEventKeys keys;
+    const std::vector<std::int64_t> digests = {5, -3, std::numeric_limits<std::int64_t>::min(), 0,
+                                               std::numeric_limits<std::int64_t>::max(), -3, 1LL << 40};
+    for (std::size_t k = 0; k < digests.size(); ++k) {
+      keys.add(static_cast<std::int64_t>(k + 1), digests[k]);
+    }
+    CHECK(keys.events_with(-3).size() == 2);
+    keys.start_merge();
+    CHECK(keys.merge_through() == 7);
+    keys.add(8, 7); // after the merge began: waits for the next one
+    std::vector<RecentEventKeys::Key> slice;
+    std::vector<RecentEventKeys::Key> merged;
+    while (!keys.merge_done()) {
+      keys.next_slice(3, slice);
+      CHECK(slice.size() <= 3);
+      merged.insert(merged.end(), slice.begin(), slice.end());
+    }
+    CHECK(merged == std::vector<RecentEventKeys::Key>{{std::numeric_limits<std::int64_t>::min(), 3},
+                                                      {-3, 2},
+                                                      {-3, 6},
+                                                      {0, 4},
+                                                      {5, 1},
+                                                      {1LL << 40, 7},
+                                                      {std::numeric_limits<std::int64_t>::max(), 5}});
+    // Rolled back after the merge's last event: the merge stands; before it: taken again later.
+    keys.forget_after(7);
+    CHECK(keys.merging());
+    CHECK(keys.events_with(7).empty());
+    keys.forget_after(6);
+    CHECK_FALSE(keys.merging());
+    keys.forget_through(5);
+    CHECK(keys.size() == 1);
+    CHECK(keys.events_with(-3) == std::vector<std::int64_t>{6});
+  }
+
+  TEST_CASE("an event rolled back is not taken for a repeat, and one before it still is")
+  {
+    Workspace w;
+    auto store = w.store();
+    store->hold_recent_event_keys(8); // merges under way across the rollbacks
+    const auto event = [](int k) { return EventRow{"c1", "opened", now, "{\"n\":" + std::to_string(k) + "}"}; };
+    for (int k = 0; k < 30; ++k) {
+      Store::Writer writer(*store);
+      writer.ensure_customer("c1", now);
+      CHECK(writer.insert_event(event(k)) == InsertOutcome::inserted);
+      writer.commit();
+    }
+    {
+      // One request of a group taken back (the event API's savepoint), the group committed.
+      Store::Writer writer(*store);
+      CHECK(writer.insert_event(event(100)) == InsertOutcome::inserted);
+      writer.savepoint();
+      CHECK(writer.insert_event(event(101)) == InsertOutcome::inserted);
+      writer.rollback_to_savepoint();
+      CHECK(writer.insert_event(event(101)) == InsertOutcome::inserted);
+      CHECK(writer.insert_event(event(100)) == InsertOutcome::unchanged);
+      writer.commit();
+    }
+    {
+      Store::Writer writer(*store);
+      CHECK(writer.insert_event(event(102)) == InsertOutcome::inserted);
+      CHECK(writer.insert_event(event(0)) == InsertOutcome::unchanged);
+    } // not committed
+    Store::Writer writer(*store);
+    CHECK(writer.insert_event(event(102)) == InsertOutcome::inserted);
+    for (int k : {0, 29, 100, 101}) {
+      CHECK(writer.insert_event(event(k)) == InsertOutcome::unchanged);
+    }
+    writer.commit();
+    CHECK(store->event_count() == 33);
+    SQLite::Database db(store->path());
+    CHECK(db.execAndGet("SELECT count(*) FROM events e WHERE e.event_id <= (SELECT value FROM meta WHERE name = "
+                        "'event_keys_through') AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.event_id = e.event_id "
+                        "AND k.digest = e.digest)").getInt64() == 0);
+    CHECK(db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64() > 0);
   }
 }
 

@@ -1,0 +1,130 @@
+#include "engine/recent_event_keys.hpp"
+
+#include <algorithm>
+
+namespace cvmd {
+
+void
+RecentEventKeys::add(std::int64_t event_id, std::int64_t digest)
+{
+  m_by_id.emplace_back(event_id, digest);
+  m_by_digest.emplace(digest, event_id);
+}
+
+std::vector<std::int64_t>
+RecentEventKeys::events_with(std::int64_t digest) const
+{
+  std::vector<std::int64_t> ids;
+  auto [first, last] = m_by_digest.equal_range(digest);
+  for (; first != last; ++first) {
+    ids.push_back(first->second);
+  }
+  return ids;
+}
+
+void
+RecentEventKeys::erase(std::int64_t event_id, std::int64_t digest)
+{
+  auto [first, last] = m_by_digest.equal_range(digest);
+  for (; first != last; ++first) {
+    if (first->second == event_id) {
+      m_by_digest.erase(first);
+      return;
+    }
+  }
+}
+
+void
+RecentEventKeys::forget_through(std::int64_t event_id)
+{
+  while (!m_by_id.empty() && m_by_id.front().first <= event_id) {
+    erase(m_by_id.front().first, m_by_id.front().second);
+    m_by_id.pop_front();
+  }
+  if (merging() && m_merge_through <= event_id) {
+    abandon_merge(); // done already, by this connection or another
+  }
+}
+
+void
+RecentEventKeys::forget_after(std::int64_t event_id)
+{
+  while (!m_by_id.empty() && m_by_id.back().first > event_id) {
+    erase(m_by_id.back().first, m_by_id.back().second);
+    m_by_id.pop_back();
+  }
+  if (merging() && m_merge_through > event_id) {
+    abandon_merge(); // its keys include rolled-back events
+  }
+}
+
+void
+RecentEventKeys::clear()
+{
+  m_by_id.clear();
+  m_by_digest.clear();
+  abandon_merge();
+}
+
+namespace {
+
+constexpr std::size_t merge_buckets = 256;
+
+// The bucket of a digest such that buckets follow SQLite's order of signed integers.
+std::size_t
+bucket_of(std::int64_t digest)
+{
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(digest) ^ (std::uint64_t{1} << 63)) >> 56);
+}
+
+} // namespace
+
+void
+RecentEventKeys::start_merge()
+{
+  m_merge.assign(merge_buckets, {});
+  for (auto& bucket : m_merge) {
+    bucket.reserve(2 * m_by_id.size() / merge_buckets + 16);
+  }
+  for (const auto& [event_id, digest] : m_by_id) {
+    m_merge[bucket_of(digest)].emplace_back(digest, event_id);
+  }
+  m_merge_bucket = 0;
+  m_merge_next = 0;
+  if (!m_merge.empty()) {
+    std::sort(m_merge[0].begin(), m_merge[0].end());
+  }
+  m_merge_through = m_by_id.empty() ? 0 : m_by_id.back().first;
+}
+
+void
+RecentEventKeys::next_slice(std::size_t keys, std::vector<Key>& slice)
+{
+  slice.clear();
+  while (slice.size() < keys && m_merge_bucket < m_merge.size()) {
+    const auto& bucket = m_merge[m_merge_bucket];
+    const auto count = std::min(keys - slice.size(), bucket.size() - m_merge_next);
+    slice.insert(slice.end(), bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next),
+                 bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next + count));
+    m_merge_next += count;
+    if (m_merge_next == bucket.size()) {
+      std::vector<Key>().swap(m_merge[m_merge_bucket]); // handed out: its memory back
+      m_merge_next = 0;
+      if (++m_merge_bucket < m_merge.size()) {
+        std::sort(m_merge[m_merge_bucket].begin(), m_merge[m_merge_bucket].end());
+      }
+    }
+  }
+}
+
+void
+RecentEventKeys::abandon_merge()
+{
+  m_merge.clear();
+  m_merge.shrink_to_fit();
+  m_merge_bucket = 0;
+  m_merge_next = 0;
+  m_merge_through = 0;
+}
+
+} // namespace cvmd
