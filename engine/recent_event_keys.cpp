@@ -37,12 +37,23 @@ RecentEventKeys::erase(std::int64_t event_id, std::int64_t digest)
 void
 RecentEventKeys::forget_through(std::int64_t event_id)
 {
-  while (!m_by_id.empty() && m_by_id.front().first <= event_id) {
-    erase(m_by_id.front().first, m_by_id.front().second);
-    m_by_id.pop_front();
+  if (event_id > m_forgotten_through) {
+    m_forgotten_through = event_id;
+    const auto kept = std::upper_bound(m_by_id.begin(), m_by_id.end(), event_id,
+                                       [](std::int64_t id, const auto& entry) { return id < entry.first; });
+    m_forgotten_held = static_cast<std::size_t>(kept - m_by_id.begin());
   }
   if (merging() && m_merge_through <= event_id) {
     abandon_merge(); // done already, by this connection or another
+  }
+}
+
+void
+RecentEventKeys::trim(std::size_t most)
+{
+  for (; most > 0 && m_forgotten_held > 0; --most, --m_forgotten_held) {
+    erase(m_by_id.front().first, m_by_id.front().second);
+    m_by_id.pop_front();
   }
 }
 
@@ -63,6 +74,8 @@ RecentEventKeys::clear()
 {
   m_by_id.clear();
   m_by_digest.clear();
+  m_forgotten_through = 0;
+  m_forgotten_held = 0;
   abandon_merge();
 }
 
@@ -87,7 +100,9 @@ RecentEventKeys::start_merge()
     bucket.reserve(2 * m_by_id.size() / merge_buckets + 16);
   }
   for (const auto& [event_id, digest] : m_by_id) {
-    m_merge[bucket_of(digest)].emplace_back(digest, event_id);
+    if (event_id > m_forgotten_through) {
+      m_merge[bucket_of(digest)].emplace_back(digest, event_id);
+    }
   }
   m_merge_bucket = 0;
   m_merge_next = 0;

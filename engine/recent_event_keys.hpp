@@ -25,12 +25,15 @@ public:
   void add(std::int64_t event_id, std::int64_t digest);
   // The events with this digest among the recent ones (almost always none or one).
   std::vector<std::int64_t> events_with(std::int64_t digest) const;
-  // Their keys are in the index now.
+  // Their keys are in the index now. They leave memory a few at a time (trim): dropping a
+  // merge's hundred thousand at once stalled a commit for 20 ms. Until then they may still
+  // be found here, which is harmless: every candidate is compared with its row.
   void forget_through(std::int64_t event_id);
+  void trim(std::size_t most);
   // Rolled back: the events after `event_id` are not stored any more.
   void forget_after(std::int64_t event_id);
   void clear();
-  std::size_t size() const { return m_by_id.size(); }
+  std::size_t size() const { return m_by_id.size() - m_forgotten_held; } // not forgotten
 
   // A merge takes the keys held now and hands them out in digest order, a slice at a time.
   // They are only put in buckets by their first byte when it begins, and each bucket is
@@ -48,6 +51,8 @@ private:
 
   std::deque<std::pair<std::int64_t, std::int64_t>> m_by_id; // (event_id, digest), by id
   std::unordered_multimap<std::int64_t, std::int64_t> m_by_digest;
+  std::int64_t m_forgotten_through = 0;
+  std::size_t m_forgotten_held = 0; // the first ones of m_by_id
   std::vector<std::vector<Key>> m_merge; // buckets in digest order
   std::size_t m_merge_bucket = 0;         // the bucket handed out now
   std::size_t m_merge_next = 0;           // in that bucket

@@ -589,6 +589,7 @@ Store::Writer::commit()
   if (m_merge_completed) {
     m_store.m_recent_keys.forget_through(m_merge_completed);
   }
+  m_store.m_recent_keys.trim(std::max<std::size_t>(1024, 4 * m_events_inserted));
 }
 
 // Prepared once per connection: an import runs the same few statements millions of times,

@@ -272,7 +272,15 @@ TEST_SUITE("store")
     CHECK_FALSE(keys.merging());
     keys.forget_through(5);
     CHECK(keys.size() == 1);
+    CHECK(keys.events_with(-3).size() == 2); // forgotten ones leave memory with trim()
+    keys.trim(1);
+    CHECK(keys.events_with(-3).size() == 2);
+    keys.trim(100);
     CHECK(keys.events_with(-3) == std::vector<std::int64_t>{6});
+    CHECK(keys.size() == 1);
+    keys.start_merge(); // only what was not forgotten
+    keys.next_slice(100, slice);
+    CHECK(slice == std::vector<RecentEventKeys::Key>{{-3, 6}});
   }
 
   TEST_CASE("an event rolled back is not taken for a repeat, and one before it still is")
