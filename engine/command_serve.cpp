@@ -229,6 +229,13 @@ run_serve(const GlobalOptions& global, const std::string& listen)
   if (config.server.sync_commits) {
     store.sync_every_commit();
   }
+  // The store's connection is the event API's thread's (EventApi::run_with_store); this
+  // thread reads through a connection of its own.
+  const auto metrics_store = store.reader();
+  if (!metrics_store) {
+    std::cerr << "cvmd serve: " << metrics_store.error() << "\n";
+    return 2;
+  }
   Checkpointer checkpointer(store.path());
   checkpointer.take_over(store);
   DaemonState state;
@@ -250,7 +257,7 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       return respond({200, "application/json", state.health_json(), {}});
     }
     if (path == "/metrics") {
-      return respond({200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(store, wall_now()), {}});
+      return respond({200, "text/plain; version=0.0.4; charset=utf-8", state.prometheus(**metrics_store, wall_now()), {}});
     }
     if (dashboard.handles(path)) {
       return dashboard.handle(request, respond, defer_work);
@@ -259,7 +266,8 @@ run_serve(const GlobalOptions& global, const std::string& listen)
       return events.handle(request, respond);
     }
     if (tracker && tracker->handles(request.target)) {
-      return respond(tracker->handle(request));
+      auto copy = std::make_shared<HttpRequestView>(request);
+      return events.run_with_store([&tracker, copy] { return tracker->handle(*copy); }, respond);
     }
     respond(HttpReply::text(404, "not found\n"));
   };

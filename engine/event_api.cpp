@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <variant>
@@ -286,6 +287,7 @@ struct EventApi::Checked
 
 EventApi::~EventApi()
 {
+  m_worker.reset(); // writes and commits what it was handed, then stops
   m_store.finish_open_writer_with({});
 }
 
@@ -317,13 +319,11 @@ EventApi::handle(const HttpRequestView& request, Respond respond)
     accept(*check(request), std::move(respond));
     return;
   }
-  // Reading and checking the JSON is a third of a request's time: on the other core, so
-  // that this thread only writes and commits.
-  if (!m_checker) {
-    m_checker = std::make_unique<JobThread>();
-  }
+  // Checked, written and committed on the store's thread, so that this one (the server's)
+  // only reads and answers HTTP: a request arriving while a group was written waited for
+  // it here, and that wait was most of the latency's tail.
   auto copy = std::make_shared<HttpRequestView>(request);
-  m_checker->post([this, copy, respond = std::move(respond)] {
+  worker().post([this, copy, respond = on_server_thread(std::move(respond))] {
     std::shared_ptr<Checked> checked;
     try {
       checked = check(*copy);
@@ -331,17 +331,51 @@ EventApi::handle(const HttpRequestView& request, Respond respond)
       checked = std::make_shared<Checked>();
       checked->refusal = refuse(503, std::string("busy, try again (") + e.what() + ")");
     }
-    m_defer([this, checked, respond] {
-      try {
-        accept(*checked, respond);
-      } catch (const std::exception& e) {
-        // The store failed the write (disk full, I/O): nothing of this request or of the
-        // group it was in was acknowledged, so a retry is safe.
-        std::cerr << "cvmd serve: event API: " << e.what() << "\n";
-        respond(refuse(503, "the store could not take it, try again"));
-      }
-    });
+    try {
+      accept(*checked, respond);
+    } catch (const std::exception& e) {
+      // The store failed the write (disk full, I/O): nothing of this request or of the
+      // group it was in was acknowledged, so a retry is safe.
+      std::cerr << "cvmd serve: event API: " << e.what() << "\n";
+      respond(refuse(503, "the store could not take it, try again"));
+    }
   });
+}
+
+void
+EventApi::run_with_store(std::function<HttpReply()> work, Respond respond)
+{
+  if (!m_defer) {
+    respond(work());
+    return;
+  }
+  worker().post([work = std::move(work), respond = on_server_thread(std::move(respond))] {
+    HttpReply reply;
+    try {
+      reply = work();
+    } catch (const std::exception& e) {
+      std::cerr << "cvmd serve: " << e.what() << "\n";
+      reply = refuse(503, "busy, try again");
+    }
+    respond(std::move(reply));
+  });
+}
+
+JobThread&
+EventApi::worker()
+{
+  if (!m_worker) {
+    m_worker = std::make_unique<JobThread>([this] { flush(); }); // a group ends when nothing waits
+  }
+  return *m_worker;
+}
+
+Respond
+EventApi::on_server_thread(Respond respond) const
+{
+  return [defer = m_defer, respond = std::move(respond)](HttpReply reply) {
+    defer([respond, reply = std::move(reply)]() mutable { respond(std::move(reply)); });
+  };
 }
 
 void
@@ -354,6 +388,7 @@ EventApi::accept(const Checked& checked, Respond respond)
   const bool opened = !m_group;
   if (opened) {
     m_group = std::make_unique<Store::Writer>(m_store);
+    m_group_opened = std::chrono::steady_clock::now();
   }
   std::size_t stored = 0;
   HttpReply reply;
@@ -370,12 +405,11 @@ EventApi::accept(const Checked& checked, Respond respond)
   } else {
     m_waiting.push_back({std::move(respond), std::move(reply), stored});
   }
-  if (opened) {
-    if (m_defer) {
-      m_defer([this] { flush(); }); // after the requests already read: they join this group
-    } else {
-      flush();
-    }
+  // With a Defer, the store's thread commits once nothing else waits for it, or once the
+  // group is a millisecond old: a crowd of requests arriving together would otherwise all
+  // wait for the last of them.
+  if (!m_defer || std::chrono::steady_clock::now() - m_group_opened >= group_time) {
+    flush();
   }
 }
 
@@ -424,7 +458,11 @@ EventApi::flush()
     w.respond(std::move(w.reply));
   }
   if (m_on_stored) {
-    m_on_stored(stored);
+    if (m_defer) {
+      m_defer([this, stored] { m_on_stored(stored); });
+    } else {
+      m_on_stored(stored);
+    }
   }
 }
 

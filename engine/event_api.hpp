@@ -10,6 +10,7 @@
 #include "engine/http_types.hpp"
 #include "engine/store.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -29,21 +30,27 @@ public:
   // Checks the request, writes it into the open group (a transaction shared by the
   // requests that arrive together) and answers once the group is committed; refusals are
   // answered at once. Without a Defer (tests) each request commits on its own.
-  // With a Defer, the JSON is read and checked on a thread of its own (the server's thread
-  // only writes and commits).
+  // With a Defer, requests are checked, written and committed on the store's thread (the
+  // server's thread only reads and answers HTTP); a group is committed when no request
+  // waits for that thread any more, and `respond` is called on the server's thread.
   void handle(const HttpRequestView& request, Respond respond);
-  // With a Defer the group stays open across turns of the server's loop; another writer on the
-  // store's connection (the tracking links) commits it first (Store::finish_open_writer_with).
+  // Other work on the store's connection (the tracking links), which is used by one thread
+  // only: with a Defer it runs on the store's thread, after the open group is committed
+  // (Store::finish_open_writer_with), and `respond` is called on the server's thread.
+  void run_with_store(std::function<HttpReply()> work, Respond respond);
   void set_defer(Defer defer);
-  // Called after each commit with how many items it stored (not counting repeats).
+  // Called after each commit with how many items it stored (not counting repeats), on the
+  // server's thread.
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
 
 private:
   struct Checked; // a request's items, or why it is refused
   bool authorized(const HttpRequestView& request) const;
   std::shared_ptr<Checked> check(const HttpRequestView& request) const;
-  // On the server's thread: into the open group, or refused at once.
+  // On the store's thread: into the open group, or refused at once.
   void accept(const Checked& checked, Respond respond);
+  JobThread& worker();
+  Respond on_server_thread(Respond respond) const;
   HttpReply write(const Checked& checked, std::size_t& stored);
   bool take_back_request();
   // Rolls the open group back and answers its waiting requests 503 (a retry is safe).
@@ -56,7 +63,9 @@ private:
     HttpReply reply;
     std::size_t stored = 0;
   };
+  static constexpr std::chrono::microseconds group_time{1000};
   std::unique_ptr<Store::Writer> m_group;
+  std::chrono::steady_clock::time_point m_group_opened;
   std::vector<Waiting> m_waiting;
   Defer m_defer;
 
@@ -64,7 +73,7 @@ private:
   std::vector<std::string> m_tokens;
   Now m_now;
   std::function<void(std::size_t)> m_on_stored;
-  std::unique_ptr<JobThread> m_checker; // last: its thread stops before the rest goes
+  std::unique_ptr<JobThread> m_worker; // the store's thread; last: it stops before the rest goes
 };
 
 } // namespace cvmd

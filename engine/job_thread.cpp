@@ -2,7 +2,11 @@
 
 namespace cvmd {
 
-JobThread::JobThread() : m_thread([this] { loop(); }) {}
+JobThread::JobThread(std::function<void()> on_idle)
+  : m_on_idle(std::move(on_idle)),
+    m_thread([this] { loop(); })
+{
+}
 
 JobThread::~JobThread()
 {
@@ -42,6 +46,15 @@ JobThread::loop()
       // A job answers for itself; nothing may end this thread.
     }
     lock.lock();
+    if (m_jobs.empty() && m_on_idle) {
+      lock.unlock();
+      try {
+        m_on_idle();
+      } catch (...) {
+        // As a job: it answers for itself.
+      }
+      lock.lock();
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // One thread that runs the jobs handed to it, in the order they came. A job that throws
 // is dropped (it answers for itself); the destructor runs what is queued, then joins.
+// `on_idle`, when given, runs on the thread each time the queue has run empty (the event
+// API commits the group of requests it has written then).
 
 #include <condition_variable>
 #include <deque>
@@ -13,7 +15,7 @@ namespace cvmd {
 class JobThread
 {
 public:
-  JobThread();
+  explicit JobThread(std::function<void()> on_idle = {});
   ~JobThread();
   JobThread(const JobThread&) = delete;
   JobThread& operator=(const JobThread&) = delete;
@@ -27,6 +29,7 @@ private:
   std::condition_variable m_wake;
   std::deque<std::function<void()>> m_jobs;
   bool m_stopping = false;
+  std::function<void()> m_on_idle;
   std::thread m_thread; // last: starts once everything above is ready
 };
 

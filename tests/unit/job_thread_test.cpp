@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -35,5 +37,29 @@ TEST_SUITE("engine")
       CHECK(ran[static_cast<std::size_t>(i)] == i);
     }
     CHECK(elsewhere);
+  }
+}
+
+TEST_SUITE("engine")
+{
+  TEST_CASE("a job thread runs its idle work once the jobs handed over together are done")
+  {
+    // The jobs are posted while the first one waits, so they are all queued before the
+    // queue runs empty: the idle work runs after the last of them, not between.
+    std::vector<std::string> ran;
+    std::mutex gate;
+    std::unique_lock held(gate);
+    {
+      JobThread jobs([&] { ran.push_back("idle"); });
+      jobs.post([&] {
+        const std::lock_guard wait(gate);
+        ran.push_back("first");
+      });
+      for (int i = 0; i < 3; ++i) {
+        jobs.post([&] { ran.push_back("job"); });
+      }
+      held.unlock();
+    }
+    CHECK(ran == std::vector<std::string>{"first", "job", "job", "job", "idle"});
   }
 }
