@@ -3,6 +3,7 @@
 // cvmd lives in store.cpp, with bound parameters only; the rest of the engine sees typed
 // rows. A PostgreSQL backend later implements the same operations.
 
+#include "engine/digest_filter.hpp"
 #include "engine/plan.hpp"
 #include "engine/recent_event_keys.hpp"
 #include "engine/result.hpp"
@@ -357,6 +358,9 @@ private:
   RecentEventKeys m_recent_keys;
   std::int64_t m_recent_keys_seen = -1; // the last event reflected in m_recent_keys; -1: none read
   std::size_t m_recent_keys_limit = std::size_t{1} << 17;
+  DigestFilter m_stored_digests;     // of every event through m_stored_digests_seen
+  bool m_stored_digests_read = false; // from event_keys, once per connection
+  std::int64_t m_stored_digests_seen = 0;
 };
 
 // What stands for an event's customer, type and properties in the events' key (XXH64).

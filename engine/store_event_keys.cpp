@@ -50,18 +50,36 @@ Store::Writer::read_recent_event_keys()
   auto& through_query = statement("SELECT value FROM meta WHERE name = 'event_keys_through'");
   const std::int64_t through = through_query.executeStep() ? through_query.getColumn(0).getInt64() : 0;
   through_query.reset();
+  if (!store.m_stored_digests_read) {
+    // The first writer of events on this connection: every digest on disk, once.
+    auto& keyed = statement("SELECT digest FROM event_keys");
+    while (keyed.executeStep()) {
+      store.m_stored_digests.add(keyed.getColumn(0).getInt64());
+    }
+    keyed.reset();
+    store.m_stored_digests_seen = through;
+    store.m_stored_digests_read = true;
+  }
   if (store.m_recent_keys_seen < through) {
     store.m_recent_keys.clear(); // all of them are in event_keys now
     store.m_recent_keys_seen = through;
   } else {
     store.m_recent_keys.forget_through(through);
   }
+  // What other connections stored since this one last looked.
   auto& later = statement("SELECT event_id, digest FROM events WHERE event_id > ? ORDER BY event_id");
-  later.bind(1, static_cast<int64_t>(store.m_recent_keys_seen));
+  later.bind(1, static_cast<int64_t>(std::min(store.m_recent_keys_seen, store.m_stored_digests_seen)));
   while (later.executeStep()) {
     const auto event_id = later.getColumn(0).getInt64();
-    store.m_recent_keys.add(event_id, later.getColumn(1).getInt64());
-    store.m_recent_keys_seen = event_id;
+    const auto digest = later.getColumn(1).getInt64();
+    if (event_id > store.m_stored_digests_seen) {
+      store.m_stored_digests.add(digest);
+      store.m_stored_digests_seen = event_id;
+    }
+    if (event_id > store.m_recent_keys_seen) {
+      store.m_recent_keys.add(event_id, digest);
+      store.m_recent_keys_seen = event_id;
+    }
   }
   later.reset();
   m_event_keys_read = true;
@@ -102,7 +120,7 @@ Store::Writer::insert_event(const EventRow& row, const std::string& message_id)
   const bool by_id = !message_id.empty();
   const auto digest = by_id ? event_digest(row.customer_id, row.type, "#" + message_id)
                             : event_digest(row.customer_id, row.type, row.properties);
-  if (stored_already(row, message_id, digest)) {
+  if (m_store.m_stored_digests.may_contain(digest) && stored_already(row, message_id, digest)) {
     return InsertOutcome::unchanged;
   }
   auto& insert =
@@ -121,6 +139,8 @@ Store::Writer::insert_event(const EventRow& row, const std::string& message_id)
   const auto event_id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_store.m_db->getHandle()));
   m_store.m_recent_keys.add(event_id, digest);
   m_store.m_recent_keys_seen = event_id;
+  m_store.m_stored_digests.add(digest);
+  m_store.m_stored_digests_seen = event_id;
   ++m_events_inserted;
   if (m_store.m_recent_keys.size() >= 4 * m_store.m_recent_keys_limit) {
     // A large import: merged whole now, so that memory stays bounded.
@@ -168,24 +188,30 @@ Store::Writer::forget_rolled_back_event_keys(bool whole_transaction) noexcept
     // The slices this transaction merged are gone with it (its commit may have failed).
     store.m_recent_keys.abandon_merge();
   }
-  try {
-    if (!m_event_keys_merged_whole) {
-      // Only the events this transaction stored are gone: the last ones.
-      const auto last = store.m_db->execAndGet("SELECT coalesce(max(event_id), 0) FROM events").getInt64();
-      store.m_recent_keys.forget_after(last);
-      store.m_recent_keys_seen = std::min(store.m_recent_keys_seen, last);
-      m_event_keys_read = false; // what stays is read again
-      m_merge_completed = 0;
-      return;
-    }
-  } catch (const std::exception&) {
-    // Read again from the store below.
-  }
-  store.m_recent_keys.clear();
-  store.m_recent_keys_seen = -1;
-  m_event_keys_read = false;
-  m_event_keys_merged_whole = false;
+  m_event_keys_read = false; // what stays is read again
   m_merge_completed = 0;
+  std::int64_t last = 0;
+  try {
+    // Only the events this transaction stored are gone: the last ones. Their ids may be
+    // given again to others, whose digests are read then.
+    last = store.m_db->execAndGet("SELECT coalesce(max(event_id), 0) FROM events").getInt64();
+  } catch (const std::exception&) {
+    store.m_recent_keys.clear(); // read again from the store, all of it
+    store.m_recent_keys_seen = -1;
+    store.m_stored_digests = DigestFilter();
+    store.m_stored_digests_read = false;
+    m_event_keys_merged_whole = false;
+    return;
+  }
+  store.m_stored_digests_seen = std::min(store.m_stored_digests_seen, last);
+  if (m_event_keys_merged_whole) {
+    store.m_recent_keys.clear(); // memory forgot keys the rollback took off the disk again
+    store.m_recent_keys_seen = -1;
+    m_event_keys_merged_whole = false;
+    return;
+  }
+  store.m_recent_keys.forget_after(last);
+  store.m_recent_keys_seen = std::min(store.m_recent_keys_seen, last);
 }
 
 } // namespace cvmd

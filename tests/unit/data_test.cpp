@@ -1,5 +1,6 @@
 // Store, import and customer state against real SQLite files in a temporary folder.
 #include "engine/customer_state.hpp"
+#include "engine/digest_filter.hpp"
 #include "engine/importer.hpp"
 #include "engine/recent_event_keys.hpp"
 #include "engine/store.hpp"
@@ -236,6 +237,28 @@ TEST_SUITE("store")
     }
     CHECK(writer.insert_event(event(50)) == InsertOutcome::inserted);
     writer.commit();
+  }
+
+  TEST_CASE("the filter of stored digests never says no to one it was given, and rarely yes to others")
+  {
+    DigestFilter filter;
+    CHECK_FALSE(filter.may_contain(42));
+    const auto digest = [](std::uint64_t k) { return event_digest("c" + std::to_string(k), "t", "{}"); };
+    for (std::uint64_t k = 0; k < 300000; ++k) { // several layers
+      filter.add(digest(k));
+    }
+    CHECK(filter.size() == 300000);
+    std::size_t missed = 0;
+    for (std::uint64_t k = 0; k < 300000; ++k) {
+      missed += !filter.may_contain(digest(k));
+    }
+    CHECK(missed == 0);
+    std::size_t false_maybe = 0;
+    for (std::uint64_t k = 300000; k < 400000; ++k) {
+      false_maybe += filter.may_contain(digest(k));
+    }
+    CHECK(false_maybe < 500); // under half a percent
+    CHECK(filter.bytes() <= 2 * 300000 * 2 + 65536 * 2);
   }
 
   TEST_CASE("recent event keys are merged in SQLite's order of their digests, a slice at a time")
@@ -668,6 +691,8 @@ TEST_SUITE("import")
       collide.bind(1, static_cast<int64_t>(event_digest("c1", "product_viewed", "{\"x\":1}")));
       CHECK(collide.exec() == 1);
     }
+    store.reset(); // what a connection holds in memory is read again from the store
+    store = w.store();
     const auto colliding = w.file("x.jsonl", "{\"customer_id\":\"c1\",\"type\":\"product_viewed\",\"at\":\"2026-05-02\","
                                              "\"properties\":{\"x\":1}}\n");
     CHECK(import(*store, ImportKind::events, colliding).inserted == 1);
