@@ -97,25 +97,40 @@ RecentEventKeys::start_merge()
 {
   m_merge.assign(merge_buckets, {});
   for (auto& bucket : m_merge) {
-    bucket.reserve(2 * m_by_id.size() / merge_buckets + 16);
-  }
-  for (const auto& [event_id, digest] : m_by_id) {
-    if (event_id > m_forgotten_through) {
-      m_merge[bucket_of(digest)].emplace_back(digest, event_id);
-    }
+    bucket.reserve(2 * size() / merge_buckets + 16);
   }
   m_merge_bucket = 0;
   m_merge_next = 0;
-  if (!m_merge.empty()) {
-    std::sort(m_merge[0].begin(), m_merge[0].end());
-  }
   m_merge_through = m_by_id.empty() ? 0 : m_by_id.back().first;
+  m_distributed_through = m_forgotten_through;
+}
+
+bool
+RecentEventKeys::distribute(std::size_t most)
+{
+  auto next = std::upper_bound(m_by_id.begin(), m_by_id.end(), m_distributed_through,
+                               [](std::int64_t id, const auto& entry) { return id < entry.first; });
+  for (; most > 0 && next != m_by_id.end() && next->first <= m_merge_through; --most, ++next) {
+    m_merge[bucket_of(next->second)].emplace_back(next->second, next->first);
+    m_distributed_through = next->first;
+  }
+  if (next != m_by_id.end() && next->first <= m_merge_through) {
+    return false;
+  }
+  m_distributed_through = m_merge_through;
+  std::sort(m_merge[0].begin(), m_merge[0].end());
+  return true;
 }
 
 void
 RecentEventKeys::next_slice(std::size_t keys, std::vector<Key>& slice)
 {
   slice.clear();
+  // The keys are put in their buckets first, sixteen times a slice per call: all at once
+  // took a commit 2 to 4 ms for a merge of 131,072.
+  if (m_distributed_through < m_merge_through && !distribute(16 * keys)) {
+    return;
+  }
   while (slice.size() < keys && m_merge_bucket < m_merge.size()) {
     const auto& bucket = m_merge[m_merge_bucket];
     const auto count = std::min(keys - slice.size(), bucket.size() - m_merge_next);
@@ -140,6 +155,7 @@ RecentEventKeys::abandon_merge()
   m_merge_bucket = 0;
   m_merge_next = 0;
   m_merge_through = 0;
+  m_distributed_through = 0;
 }
 
 } // namespace cvmd

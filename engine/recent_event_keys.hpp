@@ -36,18 +36,22 @@ public:
   std::size_t size() const { return m_by_id.size() - m_forgotten_held; } // not forgotten
 
   // A merge takes the keys held now and hands them out in digest order, a slice at a time.
-  // They are only put in buckets by their first byte when it begins, and each bucket is
-  // sorted when its turn comes: sorting a hundred thousand keys at once stalled a commit.
+  // They are put in buckets by their first byte a part per slice, and each bucket is sorted
+  // when its turn comes: sorting a hundred thousand keys at once stalled a commit.
   bool merging() const { return m_merge_through > 0; }
   void start_merge();
   // The next `keys` keys (fewer at the end) in place of `slice`'s contents.
   void next_slice(std::size_t keys, std::vector<Key>& slice);
-  bool merge_done() const { return merging() && m_merge_bucket == m_merge.size(); }
+  bool merge_done() const
+  {
+    return merging() && m_distributed_through == m_merge_through && m_merge_bucket == m_merge.size();
+  }
   std::int64_t merge_through() const { return m_merge_through; }
   void abandon_merge();
 
 private:
   void erase(std::int64_t event_id, std::int64_t digest);
+  bool distribute(std::size_t most); // true when every key of the merge is in its bucket
 
   std::deque<std::pair<std::int64_t, std::int64_t>> m_by_id; // (event_id, digest), by id
   std::unordered_multimap<std::int64_t, std::int64_t> m_by_digest;
@@ -57,6 +61,7 @@ private:
   std::size_t m_merge_bucket = 0;         // the bucket handed out now
   std::size_t m_merge_next = 0;           // in that bucket
   std::int64_t m_merge_through = 0; // the last event id of the merge; 0: none
+  std::int64_t m_distributed_through = 0;
 };
 
 } // namespace cvmd

@@ -304,6 +304,22 @@ TEST_SUITE("store")
     keys.start_merge(); // only what was not forgotten
     keys.next_slice(100, slice);
     CHECK(slice == std::vector<RecentEventKeys::Key>{{-3, 6}});
+    // Many keys, small slices: the first calls only put keys in their buckets.
+    RecentEventKeys many;
+    for (std::int64_t k = 1; k <= 1000; ++k) {
+      many.add(k, event_digest("c", "t", std::to_string(k)));
+    }
+    many.start_merge();
+    merged.clear();
+    int calls = 0;
+    while (!many.merge_done()) {
+      many.next_slice(2, slice);
+      merged.insert(merged.end(), slice.begin(), slice.end());
+      ++calls;
+    }
+    CHECK(merged.size() == 1000);
+    CHECK(std::is_sorted(merged.begin(), merged.end()));
+    CHECK(calls > 500 + 1000 / 32 - 1);
   }
 
   TEST_CASE("an event rolled back is not taken for a repeat, and one before it still is")
