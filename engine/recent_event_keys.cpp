@@ -102,7 +102,7 @@ RecentEventKeys::start_merge()
   m_merge_bucket = 0;
   m_merge_next = 0;
   m_merge_through = m_by_id.empty() ? 0 : m_by_id.back().first;
-  m_distributed_through = m_forgotten_through;
+  m_distributed_through = std::min(m_forgotten_through, m_merge_through);
 }
 
 bool
@@ -131,19 +131,24 @@ RecentEventKeys::next_slice(std::size_t keys, std::vector<Key>& slice)
   if (m_distributed_through < m_merge_through && !distribute(16 * keys)) {
     return;
   }
-  while (slice.size() < keys && m_merge_bucket < m_merge.size()) {
-    const auto& bucket = m_merge[m_merge_bucket];
-    const auto count = std::min(keys - slice.size(), bucket.size() - m_merge_next);
-    slice.insert(slice.end(), bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next),
-                 bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next + count));
-    m_merge_next += count;
-    if (m_merge_next == bucket.size()) {
-      std::vector<Key>().swap(m_merge[m_merge_bucket]); // handed out: its memory back
+  while (true) {
+    // Past the buckets handed out whole and the empty ones, so that the merge is done as
+    // soon as its last key is handed out.
+    while (m_merge_bucket < m_merge.size() && m_merge_next == m_merge[m_merge_bucket].size()) {
+      std::vector<Key>().swap(m_merge[m_merge_bucket]); // its memory back
       m_merge_next = 0;
       if (++m_merge_bucket < m_merge.size()) {
         std::sort(m_merge[m_merge_bucket].begin(), m_merge[m_merge_bucket].end());
       }
     }
+    if (slice.size() == keys || m_merge_bucket == m_merge.size()) {
+      return;
+    }
+    const auto& bucket = m_merge[m_merge_bucket];
+    const auto count = std::min(keys - slice.size(), bucket.size() - m_merge_next);
+    slice.insert(slice.end(), bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next),
+                 bucket.begin() + static_cast<std::ptrdiff_t>(m_merge_next + count));
+    m_merge_next += count;
   }
 }
 

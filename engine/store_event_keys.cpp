@@ -6,6 +6,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
+#include <limits>
 #include <sqlite3.h>
 
 namespace cvmd {
@@ -147,6 +148,7 @@ Store::Writer::insert_event(const EventRow& row, const std::string& message_id)
     m_store.m_recent_keys.abandon_merge();
     merge_event_keys(m_store.m_recent_keys.size());
     m_store.m_recent_keys.forget_through(m_merge_completed);
+    m_store.m_recent_keys.trim(std::numeric_limits<std::size_t>::max()); // no answer waits here
     m_event_keys_merged_whole = true;
   }
   return InsertOutcome::inserted;

@@ -207,6 +207,63 @@ TEST_SUITE("store")
     CHECK(reopened->event_count() == 1201);
   }
 
+  TEST_CASE("a large writer merges its keys whole, and a rollback after that forgets nothing still stored")
+  {
+    Workspace w;
+    auto store = w.store();
+    store->hold_recent_event_keys(4); // merged whole within a writer past 16 waiting keys
+    const auto event = [](int k) { return EventRow{"c1", "viewed", now + k, "{}"}; };
+    {
+      Store::Writer writer(*store);
+      writer.ensure_customer("c1", now);
+      for (int k = 0; k < 40; ++k) {
+        CHECK(writer.insert_event(event(k)) == InsertOutcome::inserted);
+      }
+      writer.commit();
+    }
+    SQLite::Database db(store->path());
+    CHECK(db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64() >= 32);
+    {
+      // Three more, fewer than a merge waits for: their keys stay in memory.
+      Store::Writer writer(*store);
+      for (int k = 80; k < 83; ++k) {
+        CHECK(writer.insert_event(event(k)) == InsertOutcome::inserted);
+      }
+      writer.commit();
+    }
+    {
+      // Merged whole inside this writer (the three above with its own), then all of it
+      // rolled back: the three's keys left memory and the disk again.
+      Store::Writer writer(*store);
+      for (int k = 40; k < 80; ++k) {
+        CHECK(writer.insert_event(event(k)) == InsertOutcome::inserted);
+      }
+      CHECK(writer.insert_event(event(3)) == InsertOutcome::unchanged);
+    }
+    {
+      // A savepoint taken back after a whole merge inside the same writer.
+      Store::Writer writer(*store);
+      writer.savepoint();
+      for (int k = 40; k < 80; ++k) {
+        CHECK(writer.insert_event(event(k)) == InsertOutcome::inserted);
+      }
+      writer.rollback_to_savepoint();
+      CHECK(writer.insert_event(event(79)) == InsertOutcome::inserted);
+      CHECK(writer.insert_event(event(39)) == InsertOutcome::unchanged);
+      writer.commit();
+    }
+    Store::Writer writer(*store);
+    for (int k = 0; k < 83; ++k) {
+      CHECK(writer.insert_event(event(k)) ==
+            (k < 40 || k >= 79 ? InsertOutcome::unchanged : InsertOutcome::inserted));
+    }
+    writer.commit();
+    CHECK(store->event_count() == 83);
+    CHECK(db.execAndGet("SELECT count(*) FROM events e WHERE e.event_id <= (SELECT value FROM meta WHERE name = "
+                        "'event_keys_through') AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.event_id = e.event_id "
+                        "AND k.digest = e.digest)").getInt64() == 0);
+  }
+
   TEST_CASE("events stored before version 11 keep being found as repeats after its migration")
   {
     Workspace w;
@@ -320,6 +377,12 @@ TEST_SUITE("store")
     CHECK(merged.size() == 1000);
     CHECK(std::is_sorted(merged.begin(), merged.end()));
     CHECK(calls > 500 + 1000 / 32 - 1);
+    // A slice as large as the merge finishes it at once (an import merges whole).
+    many.start_merge();
+    CHECK_FALSE(many.merge_done());
+    many.next_slice(1000, slice);
+    CHECK(slice.size() == 1000);
+    CHECK(many.merge_done());
   }
 
   TEST_CASE("an event rolled back is not taken for a repeat, and one before it still is")
