@@ -301,7 +301,10 @@ run_serve(const GlobalOptions& global, const std::string& listen)
         scheduler->poke();
       }
     },
-    [&] { dashboard.stop(); });
+    [&] {
+      dashboard.stop();
+      events.stop(); // its answers still go out during the grace second
+    });
   if (scheduler) {
     scheduler->stop();
   }

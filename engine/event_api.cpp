@@ -319,6 +319,10 @@ EventApi::handle(const HttpRequestView& request, Respond respond)
     accept(*check(request), std::move(respond));
     return;
   }
+  if (m_stopped) {
+    respond(refuse(503, "stopping, try again"));
+    return;
+  }
   // Checked, written and committed on the store's thread, so that this one (the server's)
   // only reads and answers HTTP: a request arriving while a group was written waited for
   // it here, and that wait was most of the latency's tail.
@@ -349,6 +353,10 @@ EventApi::run_with_store(std::function<HttpReply()> work, Respond respond)
     respond(work());
     return;
   }
+  if (m_stopped) {
+    respond(refuse(503, "stopping, try again"));
+    return;
+  }
   worker().post([work = std::move(work), respond = on_server_thread(std::move(respond))] {
     HttpReply reply;
     try {
@@ -359,6 +367,13 @@ EventApi::run_with_store(std::function<HttpReply()> work, Respond respond)
     }
     respond(std::move(reply));
   });
+}
+
+void
+EventApi::stop()
+{
+  m_worker.reset(); // runs what it was handed (answers are posted to the loop), then joins
+  m_stopped = true;
 }
 
 JobThread&

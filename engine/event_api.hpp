@@ -39,6 +39,9 @@ public:
   // (Store::finish_open_writer_with), and `respond` is called on the server's thread.
   void run_with_store(std::function<HttpReply()> work, Respond respond);
   void set_defer(Defer defer);
+  // On SIGTERM, while the server's loop still runs: what the store's thread was handed is
+  // written, committed and answered, and the thread stops; later requests get 503.
+  void stop();
   // Called after each commit with how many items it stored (not counting repeats), on the
   // server's thread.
   void on_stored(std::function<void(std::size_t)> callback) { m_on_stored = std::move(callback); }
@@ -73,6 +76,7 @@ private:
   std::vector<std::string> m_tokens;
   Now m_now;
   std::function<void(std::size_t)> m_on_stored;
+  bool m_stopped = false;
   std::unique_ptr<JobThread> m_worker; // the store's thread; last: it stops before the rest goes
 };
 

@@ -1,9 +1,9 @@
 #pragma once
 // The keys of the events stored since the on-disk key index (event_keys) was last brought up
-// to date, in memory. A retry of an event is found by its key (a digest of customer, type and
-// properties or messageId); an index ordered by that digest receives each new event at a
-// random place, and at tens of thousands of events a second that rewrote dozens of pages per
-// commit. So new keys wait here and go to the index in digest order, a slice per commit: each
+// to date, in memory. A retry of an event is found by its key (event_key: a hash of its time
+// and of customer, type and properties or messageId); an index ordered by it receives each
+// new event at a random place, and at tens of thousands of events a second that rewrote
+// dozens of pages per commit. So new keys wait here and go to the index in digest order, a slice per commit: each
 // slice touches only the pages of its range of digests, and each page is written about once
 // per merge instead of once per commit. No SQL here: the store reads and writes (store.cpp).
 
@@ -19,7 +19,7 @@ namespace cvmd {
 class RecentEventKeys
 {
 public:
-  using Key = std::pair<std::int64_t, std::int64_t>; // (digest, event_id)
+  using Key = std::pair<std::int64_t, std::int64_t>; // (key, event_id), in the index's order
 
   // Ids come in increasing order.
   void add(std::int64_t event_id, std::int64_t digest);

@@ -299,17 +299,20 @@ ALTER TABLE events ADD COLUMN message_id TEXT;
   // v11: the digest that finds a retry out of events_by_type. Within one second of one type
   // it put each new event at a random place, and under tens of thousands of events a second a
   // commit of a few hundred events rewrote about sixty 16 KiB pages. events_by_type now
-  // receives new events at its end; the digests go to event_keys, keys of the events through
-  // meta's event_keys_through, merged in digest order from memory (RecentEventKeys).
+  // receives new events at its end; the events' keys (event_key: the digest and the time,
+  // since a customer's many alike events differ only in time) go to event_keys, those of the
+  // events through meta's event_keys_through, merged in key order from memory
+  // (RecentEventKeys).
   R"sql(
 DROP INDEX events_by_type;
 CREATE INDEX events_by_type ON events(type, at);
 CREATE TABLE event_keys (
-  digest   INTEGER NOT NULL,
+  hash     INTEGER NOT NULL,
   event_id INTEGER NOT NULL,
-  PRIMARY KEY (digest, event_id)
+  PRIMARY KEY (hash, event_id)
 ) WITHOUT ROWID;
-INSERT INTO event_keys (digest, event_id) SELECT digest, event_id FROM events ORDER BY digest, event_id;
+INSERT INTO event_keys (hash, event_id)
+  SELECT cvmd_event_key(digest, at), event_id FROM events ORDER BY 1, 2;
 INSERT INTO meta (name, value) SELECT 'event_keys_through', coalesce(max(event_id), 0) FROM events;
 )sql",
 };
@@ -399,6 +402,21 @@ event_digest(std::string_view customer_id, std::string_view type, std::string_vi
   return stored;
 }
 
+std::int64_t
+event_key(std::int64_t digest, std::int64_t at)
+{
+  // Little-endian bytes, as for the digest: the key is stored.
+  unsigned char bytes[16];
+  for (int k = 0; k < 8; ++k) {
+    bytes[k] = static_cast<unsigned char>((static_cast<std::uint64_t>(digest) >> (8 * k)) & 0xff);
+    bytes[8 + k] = static_cast<unsigned char>((static_cast<std::uint64_t>(at) >> (8 * k)) & 0xff);
+  }
+  const std::uint64_t key = XXH64(bytes, sizeof bytes, 0);
+  std::int64_t stored;
+  std::memcpy(&stored, &key, sizeof stored);
+  return stored;
+}
+
 namespace {
 
 std::string_view
@@ -414,6 +432,13 @@ sql_event_digest(sqlite3_context* context, int, sqlite3_value** values)
 {
   sqlite3_result_int64(context, event_digest(argument_text(values[0]), argument_text(values[1]),
                                              argument_text(values[2])));
+}
+
+// cvmd_event_key(digest, at), for the migration to v11.
+void
+sql_event_key(sqlite3_context* context, int, sqlite3_value** values)
+{
+  sqlite3_result_int64(context, event_key(sqlite3_value_int64(values[0]), sqlite3_value_int64(values[1])));
 }
 
 } // namespace
@@ -445,6 +470,8 @@ Store::open(const std::string& path)
     db->setBusyTimeout(5000);
     sqlite3_create_function_v2(db->getHandle(), "cvmd_event_digest", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                sql_event_digest, nullptr, nullptr, nullptr);
+    sqlite3_create_function_v2(db->getHandle(), "cvmd_event_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                               sql_event_key, nullptr, nullptr, nullptr);
     std::unique_ptr<Store> store(new Store(path, std::move(db)));
     store->migrate();
     return store;
@@ -561,7 +588,7 @@ Store::Writer::~Writer()
   m_statements.clear();
   m_store.reset_kept_statements();
   m_transaction.reset(); // rolls back unless committed, indexes included
-  if (rolled_back && m_event_keys_read) {
+  if (rolled_back && m_event_keys_touched) {
     forget_rolled_back_event_keys(true);
   }
   if (m_bulk) {
@@ -935,7 +962,7 @@ Store::Writer::rollback_to_savepoint()
 {
   m_store.m_db->exec("ROLLBACK TO request");
   m_store.m_db->exec("RELEASE request");
-  if (m_event_keys_read) {
+  if (m_event_keys_touched) {
     forget_rolled_back_event_keys(false);
   }
 }

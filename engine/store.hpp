@@ -241,7 +241,7 @@ public:
     // The event keys (store_event_keys.cpp): those stored by other connections since this
     // one last looked, read once per writer before its first event.
     void read_recent_event_keys();
-    bool stored_already(const EventRow& row, const std::string& message_id, std::int64_t digest);
+    bool stored_already(const EventRow& row, const std::string& message_id, std::int64_t key);
     // Moves the next `keys` keys of the merge under way (or of one begun now) to event_keys.
     void merge_event_keys(std::size_t keys);
     void forget_rolled_back_event_keys(bool whole_transaction) noexcept;
@@ -257,7 +257,9 @@ public:
     // and made unique when the list doubles; a hash set cost the reading thread a tenth of its time.
     std::vector<std::string> m_bulk_customers;
     std::size_t m_bulk_customers_limit = std::size_t{1} << 20;
-    bool m_event_keys_read = false;
+    bool m_event_keys_read = false;    // this transaction's view of other connections' events (read again after a savepoint rollback)
+    bool m_event_keys_touched = false; // memory was read or changed for this transaction: a rollback must mend it
+    std::int64_t m_events_before = 0;  // the last event stored before this transaction's first
     bool m_event_keys_merged_whole = false; // memory forgot keys this transaction may take back
     std::size_t m_events_inserted = 0;
     std::int64_t m_merge_completed = 0; // commit() makes event_keys hold the events through it
@@ -358,13 +360,17 @@ private:
   RecentEventKeys m_recent_keys;
   std::int64_t m_recent_keys_seen = -1; // the last event reflected in m_recent_keys; -1: none read
   std::size_t m_recent_keys_limit = std::size_t{1} << 17;
-  DigestFilter m_stored_digests;     // of every event through m_stored_digests_seen
+  DigestFilter m_stored_digests;     // the keys (event_key) of every event through m_stored_digests_seen
   bool m_stored_digests_read = false; // from event_keys, once per connection
   std::int64_t m_stored_digests_seen = 0;
 };
 
 // What stands for an event's customer, type and properties in the events' key (XXH64).
 std::int64_t event_digest(std::string_view customer_id, std::string_view type, std::string_view properties);
+// What a retry of an event is found by: its digest and its time (XXH64). The digest alone
+// is the same for all of a customer's alike events (a page viewed every day), which a
+// look-up would then have to walk.
+std::int64_t event_key(std::int64_t digest, std::int64_t at);
 
 // The canonical customer columns besides customer_id and the consents.
 const std::vector<std::string>& customer_fields();

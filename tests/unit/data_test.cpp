@@ -63,6 +63,27 @@ import(Store& store, ImportKind kind, const std::string& path, bool skip_bad = f
   return *report;
 }
 
+// Events up to event_keys_through whose key is not in event_keys (none, if the store is right).
+std::int64_t
+events_missing_keys(const std::string& path)
+{
+  SQLite::Database db(path);
+  const auto through = db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64();
+  std::set<std::pair<std::int64_t, std::int64_t>> keys;
+  SQLite::Statement keyed(db, "SELECT hash, event_id FROM event_keys");
+  while (keyed.executeStep()) {
+    keys.emplace(keyed.getColumn(0).getInt64(), keyed.getColumn(1).getInt64());
+  }
+  std::int64_t missing = 0;
+  SQLite::Statement events(db, "SELECT event_id, digest, at FROM events WHERE event_id <= ?");
+  events.bind(1, static_cast<int64_t>(through));
+  while (events.executeStep()) {
+    const auto id = events.getColumn(0).getInt64();
+    missing += !keys.count({event_key(events.getColumn(1).getInt64(), events.getColumn(2).getInt64()), id});
+  }
+  return missing;
+}
+
 dsl::AttrId
 attr(const char* name)
 {
@@ -166,13 +187,7 @@ TEST_SUITE("store")
     SQLite::Database db(store->path());
     const auto through = [&] { return db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64(); };
     // Every event up to the mark has its key on disk; the mark moved, and keys were merged.
-    const auto missing_keys = [&] {
-      SQLite::Statement q(db, "SELECT count(*) FROM events e WHERE e.event_id <= ? AND NOT EXISTS "
-                              "(SELECT 1 FROM event_keys k WHERE k.digest = e.digest AND k.event_id = e.event_id)");
-      q.bind(1, static_cast<int64_t>(through()));
-      q.executeStep();
-      return q.getColumn(0).getInt64();
-    };
+    const auto missing_keys = [&] { return events_missing_keys(store->path()); };
     CHECK(through() > 500);
     CHECK(db.execAndGet("SELECT count(*) FROM event_keys").getInt64() >= through());
     CHECK(missing_keys() == 0);
@@ -205,6 +220,43 @@ TEST_SUITE("store")
     auto reopened = w.store();
     CHECK(store_all(*reopened, 0, 1200) == 0);
     CHECK(reopened->event_count() == 1201);
+  }
+
+  TEST_CASE("after a request taken back and then its whole group, events another connection stores under the same ids are found")
+  {
+    Workspace w;
+    auto store = w.store();
+    auto other = w.store();
+    const auto mine = [](int k) { return EventRow{"c1", "mine", now + k, "{}"}; };
+    const auto theirs = [](int k) { return EventRow{"c1", "theirs", now + k, "{}"}; };
+    {
+      Store::Writer writer(*store);
+      writer.ensure_customer("c1", now);
+      writer.commit();
+    }
+    {
+      Store::Writer group(*store);
+      for (int k = 0; k < 5; ++k) {
+        CHECK(group.insert_event(mine(k)) == InsertOutcome::inserted);
+      }
+      group.savepoint();
+      CHECK(group.insert_event(mine(5)) == InsertOutcome::inserted);
+      group.rollback_to_savepoint(); // a 409; no event after it
+    } // the group is not committed (a later request failed)
+    {
+      Store::Writer writer(*other); // the ids just given back go to these
+      for (int k = 0; k < 5; ++k) {
+        CHECK(writer.insert_event(theirs(k)) == InsertOutcome::inserted);
+      }
+      writer.commit();
+    }
+    Store::Writer writer(*store);
+    for (int k = 0; k < 5; ++k) {
+      CHECK(writer.insert_event(theirs(k)) == InsertOutcome::unchanged);
+      CHECK(writer.insert_event(mine(k)) == InsertOutcome::inserted);
+    }
+    writer.commit();
+    CHECK(store->event_count() == 10);
   }
 
   TEST_CASE("a large writer merges its keys whole, and a rollback after that forgets nothing still stored")
@@ -259,9 +311,7 @@ TEST_SUITE("store")
     }
     writer.commit();
     CHECK(store->event_count() == 83);
-    CHECK(db.execAndGet("SELECT count(*) FROM events e WHERE e.event_id <= (SELECT value FROM meta WHERE name = "
-                        "'event_keys_through') AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.event_id = e.event_id "
-                        "AND k.digest = e.digest)").getInt64() == 0);
+    CHECK(events_missing_keys(store->path()) == 0);
   }
 
   TEST_CASE("events stored before version 11 keep being found as repeats after its migration")
@@ -421,9 +471,7 @@ TEST_SUITE("store")
     writer.commit();
     CHECK(store->event_count() == 33);
     SQLite::Database db(store->path());
-    CHECK(db.execAndGet("SELECT count(*) FROM events e WHERE e.event_id <= (SELECT value FROM meta WHERE name = "
-                        "'event_keys_through') AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.event_id = e.event_id "
-                        "AND k.digest = e.digest)").getInt64() == 0);
+    CHECK(events_missing_keys(store->path()) == 0);
     CHECK(db.execAndGet("SELECT value FROM meta WHERE name = 'event_keys_through'").getInt64() > 0);
   }
 }
