@@ -64,6 +64,9 @@ RecentEventKeys::forget_after(std::int64_t event_id)
     erase(m_by_id.back().first, m_by_id.back().second);
     m_by_id.pop_back();
   }
+  // Their ids may come again: none of them counts as forgotten any more.
+  m_forgotten_through = std::min(m_forgotten_through, event_id);
+  m_forgotten_held = std::min(m_forgotten_held, m_by_id.size());
   if (merging() && m_merge_through > event_id) {
     abandon_merge(); // its keys include rolled-back events
   }

@@ -155,9 +155,9 @@ Store::Writer::insert_event(const EventRow& row, const std::string& message_id)
     // A large import: merged whole now, so that memory stays bounded.
     m_store.m_recent_keys.abandon_merge();
     merge_event_keys(m_store.m_recent_keys.size());
+    m_event_keys_merged_whole = true; // before memory forgets: a rollback must read it again
     m_store.m_recent_keys.forget_through(m_merge_completed);
     m_store.m_recent_keys.trim(std::numeric_limits<std::size_t>::max()); // no answer waits here
-    m_event_keys_merged_whole = true;
   }
   return InsertOutcome::inserted;
 }
