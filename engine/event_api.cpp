@@ -38,7 +38,11 @@ json_reply(int status, json::object body)
 HttpReply
 refuse(int status, const std::string& message)
 {
-  return json_reply(status, {{"success", false}, {"error", message}});
+  auto reply = json_reply(status, {{"success", false}, {"error", message}});
+  if (status == 503) {
+    reply.headers.emplace_back("Retry-After", "1"); // nothing was stored: the client tries again
+  }
+  return reply;
 }
 
 // A JSON scalar as import text: strings as they are, numbers in their shortest form.

@@ -400,10 +400,25 @@ class EventApi(unittest.TestCase):
         calls = [{"batch": [{"type": "track", "userId": f"w{i}", "event": "Signup"}]} for i in range(240)]
         for i in range(0, 240, 12):  # a good item written before the failing one
             calls[i]["batch"].append({"type": "track", "userId": f"w{i}", "event": "Boom"})
+        self.retry_after = {}
+
+        def post(numbered):
+            i, call = numbered
+            data = json.dumps(call).encode()
+            request = urllib.request.Request(self.base + "/v1/batch", data=data, method="POST", headers={
+                "Content-Type": "application/json", "Authorization": "Bearer " + self.TOKEN})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                self.retry_after[i] = e.headers.get("Retry-After")  # the client may try again
+                return e.code, json.loads(e.read())
+
         with ThreadPoolExecutor(max_workers=24) as pool:
-            answers = list(pool.map(lambda call: self.post("/v1/batch", call), calls))
+            answers = list(pool.map(post, enumerate(calls)))
         statuses = [s for s, _ in answers]
         self.assertTrue(all(statuses[i] == 503 for i in range(0, 240, 12)), statuses)
+        self.assertTrue(all(self.retry_after[i] == "1" for i in range(240) if statuses[i] == 503))
         self.assertEqual(set(statuses), {200, 503})
         acknowledged = {f"w{i}" for i, s in enumerate(statuses) if s == 200}
         stored = {c for (c,) in self.shop.db("SELECT customer_id FROM events WHERE customer_id LIKE 'w%'")}
