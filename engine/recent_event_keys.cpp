@@ -5,17 +5,17 @@
 namespace cvmd {
 
 void
-RecentEventKeys::add(std::int64_t event_id, std::int64_t digest)
+RecentEventKeys::add(std::int64_t event_id, std::int64_t key)
 {
-  m_by_id.emplace_back(event_id, digest);
-  m_by_digest.emplace(digest, event_id);
+  m_by_id.emplace_back(event_id, key);
+  m_by_key.emplace(key, event_id);
 }
 
 std::vector<std::int64_t>
-RecentEventKeys::events_with(std::int64_t digest) const
+RecentEventKeys::events_with(std::int64_t key) const
 {
   std::vector<std::int64_t> ids;
-  auto [first, last] = m_by_digest.equal_range(digest);
+  auto [first, last] = m_by_key.equal_range(key);
   for (; first != last; ++first) {
     ids.push_back(first->second);
   }
@@ -23,12 +23,12 @@ RecentEventKeys::events_with(std::int64_t digest) const
 }
 
 void
-RecentEventKeys::erase(std::int64_t event_id, std::int64_t digest)
+RecentEventKeys::erase(std::int64_t event_id, std::int64_t key)
 {
-  auto [first, last] = m_by_digest.equal_range(digest);
+  auto [first, last] = m_by_key.equal_range(key);
   for (; first != last; ++first) {
     if (first->second == event_id) {
-      m_by_digest.erase(first);
+      m_by_key.erase(first);
       return;
     }
   }
@@ -76,7 +76,7 @@ void
 RecentEventKeys::clear()
 {
   m_by_id.clear();
-  m_by_digest.clear();
+  m_by_key.clear();
   m_forgotten_through = 0;
   m_forgotten_held = 0;
   abandon_merge();
@@ -86,11 +86,11 @@ namespace {
 
 constexpr std::size_t merge_buckets = 256;
 
-// The bucket of a digest such that buckets follow SQLite's order of signed integers.
+// The bucket of a key such that buckets follow SQLite's order of signed integers.
 std::size_t
-bucket_of(std::int64_t digest)
+bucket_of(std::int64_t key)
 {
-  return static_cast<std::size_t>((static_cast<std::uint64_t>(digest) ^ (std::uint64_t{1} << 63)) >> 56);
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(key) ^ (std::uint64_t{1} << 63)) >> 56);
 }
 
 } // namespace
