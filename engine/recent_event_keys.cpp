@@ -34,14 +34,19 @@ RecentEventKeys::erase(std::int64_t event_id, std::int64_t key)
   }
 }
 
+RecentEventKeys::ById::const_iterator
+RecentEventKeys::first_after(std::int64_t event_id) const
+{
+  return std::upper_bound(m_by_id.begin(), m_by_id.end(), event_id,
+                          [](std::int64_t id, const auto& entry) { return id < entry.first; });
+}
+
 void
 RecentEventKeys::forget_through(std::int64_t event_id)
 {
   if (event_id > m_forgotten_through) {
     m_forgotten_through = event_id;
-    const auto kept = std::upper_bound(m_by_id.begin(), m_by_id.end(), event_id,
-                                       [](std::int64_t id, const auto& entry) { return id < entry.first; });
-    m_forgotten_held = static_cast<std::size_t>(kept - m_by_id.begin());
+    m_forgotten_held = static_cast<std::size_t>(first_after(event_id) - m_by_id.begin());
   }
   if (merging() && m_merge_through <= event_id) {
     abandon_merge(); // done already, by this connection or another
@@ -111,8 +116,7 @@ RecentEventKeys::start_merge()
 bool
 RecentEventKeys::distribute(std::size_t most)
 {
-  auto next = std::upper_bound(m_by_id.begin(), m_by_id.end(), m_distributed_through,
-                               [](std::int64_t id, const auto& entry) { return id < entry.first; });
+  auto next = first_after(m_distributed_through);
   for (; most > 0 && next != m_by_id.end() && next->first <= m_merge_through; --most, ++next) {
     m_merge[bucket_of(next->second)].emplace_back(next->second, next->first);
     m_distributed_through = next->first;

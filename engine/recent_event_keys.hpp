@@ -54,7 +54,10 @@ private:
   void erase(std::int64_t event_id, std::int64_t key);
   bool distribute(std::size_t most); // true when every key of the merge is in its bucket
 
-  std::deque<std::pair<std::int64_t, std::int64_t>> m_by_id; // (event_id, key), by id
+  using ById = std::deque<std::pair<std::int64_t, std::int64_t>>; // (event_id, key), by id
+  ById::const_iterator first_after(std::int64_t event_id) const;
+
+  ById m_by_id;
   std::unordered_multimap<std::int64_t, std::int64_t> m_by_key;
   std::int64_t m_forgotten_through = 0;
   std::size_t m_forgotten_held = 0; // the first ones of m_by_id
